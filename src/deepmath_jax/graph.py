@@ -165,6 +165,14 @@ def _name(node: Var | str) -> str:
     return node.name if isinstance(node, Var) else node
 
 
+def _float_array(v: ArrayLike) -> Array:
+    """A float array with a definite (not weak) dtype: Python numbers become the default float
+    (float64 under x64), so that no operation silently falls back to float32."""
+    a = jnp.asarray(v)
+    dtype = a.dtype if jnp.issubdtype(a.dtype, jnp.floating) else jnp.result_type(float)
+    return jnp.asarray(v, dtype=dtype)
+
+
 def _resolve(n: Node) -> Op:
     if isinstance(n.op, Op):
         return n.op
@@ -290,7 +298,7 @@ class Graph:
             (ln or √ of a non-positive number: the message names the node); a value that is
             not finite (overflow).
         """
-        given = {_name(k): jnp.asarray(v) for k, v in inputs.items()}
+        given = {_name(k): _float_array(v) for k, v in inputs.items()}
         order = self.order()
         missing = [n for n in self.input_names if n not in given]
         unknown = [n for n in given if n not in self.input_names]
@@ -305,7 +313,7 @@ class Graph:
                 values[name] = given[name]
                 continue
             if n.op == "const":
-                values[name] = jnp.asarray(n.value)
+                values[name] = _float_array(n.value)
                 continue
             op, args = self.op(name), [values[i] for i in n.inputs]
             where = f"node {name!r} = {op.name}({', '.join(n.inputs)})"
@@ -337,7 +345,7 @@ class Graph:
             for name in order:
                 n = self.nodes[name]
                 if n.op == "const":
-                    values[name] = jnp.asarray(n.value)
+                    values[name] = _float_array(n.value)
                 elif n.op != "input":
                     values[name] = self.op(name).fn(*(values[i] for i in n.inputs))
             return values[out]

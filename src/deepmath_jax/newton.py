@@ -179,6 +179,8 @@ def root_decimals(a: int, k: int, decimals: int) -> str:
     if a < 0 or k < 1 or decimals < 0:
         raise ValueError(f"root_decimals needs a ≥ 0, k ≥ 1, decimals ≥ 0; got a={a}, k={k}, decimals={decimals}")
     big = a * 10 ** (k * decimals)
+    if big == 0:
+        return "0." + "0" * decimals if decimals else "0"
     r = 1 << ((big.bit_length() + k - 1) // k)  # ≥ the root
     while True:  # integer Newton, decreasing to ⌊ᵏ√big⌋
         s = ((k - 1) * r + big // r ** (k - 1)) // k

@@ -1,0 +1,331 @@
+"""The book's automatic differentiation on a computation graph (chapter 1 §2, L460–700).
+
+Identities of inventory §15: 2 (chain rule, sequential derivatives), 3 (reverse sweep, its n
+multiplications vs n(n+1)/2), 4 (fan-out: sum over paths), 5 (⊕/⊗ local derivatives), and
+1 via random expressions: the engine (paths and reverse sweep) equals ``jax.grad``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from deepmath_jax.graph import (
+    ADD,
+    MUL,
+    OPS,
+    Graph,
+    Op,
+    chain,
+    derivatives_by_paths,
+    path_terms,
+    power,
+    reverse_sweep,
+    scale,
+    unary,
+)
+from deepmath_jax.graph_drawing import layout
+
+# --------------------------------------------------------------------------------------------
+# The book's examples
+# --------------------------------------------------------------------------------------------
+
+
+def test_book_graph_sqrt_xy_plus_z2(x64):
+    g = Graph()
+    x, y, z = g.inputs("x", "y", "z")
+    F = g.apply("sqrt", x * y + g.apply("square", z))
+    ev = g.forward({"x": 2.0, "y": 8.0, "z": 3.0})
+    assert float(ev[F]) == 5.0  # L497
+    expected = jax.grad(lambda a, b, c: jnp.sqrt(a * b + c**2), argnums=(0, 1, 2))(2.0, 8.0, 3.0)
+    rev, paths = reverse_sweep(ev, F), derivatives_by_paths(ev, F, [x, y, z])
+    for v, e in zip((x, y, z), expected, strict=True):
+        np.testing.assert_allclose(rev[v], e, rtol=1e-15)
+        np.testing.assert_allclose(paths[v], e, rtol=1e-15)
+
+
+@pytest.mark.parametrize(("x0", "expected"), [(3.0, -12 * math.sin(18)), (4.0, -16 * math.sin(32))])
+def test_book_cos_2x2(x64, x0, expected):
+    g, x, F = chain(unary("2x²", lambda t: 2 * t**2, lambda t: 4 * t), "cos")
+    ev = g.forward({"x": x0})
+    assert float(ev.local["x1", 0]) == 4 * x0  # [12] and [16]
+    (term,) = path_terms(ev, F, x)
+    # The product right to left: {{1}} × [−sin(2x₀²)] × [4x₀] (L564).
+    np.testing.assert_allclose(term.factors, [-math.sin(2 * x0**2), 4 * x0], rtol=1e-15)
+    np.testing.assert_allclose(term.product, expected, rtol=1e-14)
+    np.testing.assert_allclose(reverse_sweep(ev, F)[x], jax.grad(lambda t: jnp.cos(2 * t**2))(x0), rtol=1e-14)
+
+
+def test_book_h_g_f_at_e_and_sequential_derivatives(x64):
+    g, x, F = chain("ln", unary("y³+1", lambda t: t**3 + 1, lambda t: 3 * t**2), "exp")
+    ev = g.forward({"x": math.e})
+    np.testing.assert_allclose([ev["x1"], ev["x2"], ev["x3"]], [1, 2, math.e**2], rtol=1e-15)
+    rev = reverse_sweep(ev, F)
+    # {{1}}, {{t'}}, {{t'z'}}, {{t'z'y'}} (L690) = 1, e², 3e², 3e
+    np.testing.assert_allclose([rev[n] for n in ("x3", "x2", "x1", "x")], [1, math.e**2, 3 * math.e**2, 3 * math.e],
+                               rtol=1e-14)
+    assert rev.multiplications == 3
+    assert derivatives_by_paths(ev, F).multiplications == 6
+    np.testing.assert_allclose(rev[x], jax.grad(g.as_function(F))(math.e), rtol=1e-14)
+
+
+def test_book_exp_times_ln_at_2_two_paths(x64):
+    g = Graph()
+    x = g.input("x")
+    F = g.apply("exp", x) * g.apply("ln", x)
+    ev = g.forward({"x": 2.0})
+    terms = path_terms(ev, F, x)
+    np.testing.assert_allclose(sorted(float(t.product) for t in terms),
+                               sorted([math.log(2) * math.exp(2), 0.5 * math.exp(2)]), rtol=1e-15)
+    expected = (math.log(2) + 0.5) * math.exp(2)
+    np.testing.assert_allclose(reverse_sweep(ev, F)[x], expected, rtol=1e-15)
+    np.testing.assert_allclose(jax.grad(lambda t: jnp.exp(t) * jnp.log(t))(2.0), expected, rtol=1e-15)
+
+
+# --------------------------------------------------------------------------------------------
+# ⊕, ⊗ and every registered operation (§15 item 5)
+# --------------------------------------------------------------------------------------------
+
+
+@given(st.floats(-50, 50), st.floats(-50, 50))
+def test_add_mul_local_derivatives(a, b):
+    g = Graph()
+    x, y = g.inputs("x", "y")
+    s, p = x + y, x * y
+    ev = g.forward({"x": a, "y": b})
+    assert float(ev.local[s.name, 0]) == 1 and float(ev.local[s.name, 1]) == 1
+    # the swapped inputs [y₀], [x₀]
+    assert float(ev.local[p.name, 0]) == np.float32(b) and float(ev.local[p.name, 1]) == np.float32(a)
+
+
+POINTS = {"ln": 0.7, "sqrt": 0.7, "inv": -0.6, "tan": 0.4}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_registered_partials_equal_jax_grad(x64, name):
+    op = OPS[name]
+    args = [POINTS.get(name, 0.6), -0.35][: op.arity]
+    for i, partial in enumerate(op.partials):
+        if name in ("heaviside", "relu"):
+            continue  # derivative 0 / H away from 0, checked in test_activations
+        np.testing.assert_allclose(partial(*args), jax.grad(op.fn, argnums=i)(*args), rtol=1e-13)
+
+
+def test_two_variable_node_is_one_line(x64):
+    """Chapter 7 adds nodes of two variables: an Op with two partials, used like ⊕."""
+    f = Op("ln(x²y + sin y)", lambda x, y: jnp.log(x**2 * y + jnp.sin(y)),
+           (lambda x, y: 2 * x * y / (x**2 * y + jnp.sin(y)), lambda x, y: (x**2 + jnp.cos(y)) / (x**2 * y + jnp.sin(y))),
+           domain=lambda x, y: x**2 * y + jnp.sin(y) > 0, domain_text="x²y + sin y > 0")
+    g = Graph()
+    x, y = g.inputs("x", "y")
+    F = g.apply(f, g.apply("square", x), y)  # fan-in of a function of two variables
+    ev = g.forward({"x": 1.3, "y": 0.8})
+    expected = jax.grad(lambda a, b: jnp.log(a**4 * b + jnp.sin(b)), argnums=(0, 1))(1.3, 0.8)
+    np.testing.assert_allclose([reverse_sweep(ev, F)[x], reverse_sweep(ev, F)[y]], expected, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"outside its domain \(x²y \+ sin y > 0\)"):
+        g.forward({"x": 1.0, "y": -2.0})
+
+
+def test_power_and_scale(x64):
+    g, x, F = chain(power(3), scale(-2.0), power(0.5))
+    with pytest.raises(ValueError, match="outside its domain"):  # √ of −2x³ < 0
+        g.forward({"x": 1.0})
+    ev = g.forward({"x": -1.5})
+    np.testing.assert_allclose(reverse_sweep(ev, F)[x], jax.grad(lambda t: jnp.sqrt(-2 * t**3))(-1.5), rtol=1e-14)
+
+
+def test_values_can_be_arrays(x64):
+    g = Graph()
+    x = g.input("x")
+    F = g.apply("sin", x * x)
+    xs = jnp.linspace(-2, 2, 9)
+    d = reverse_sweep(g.forward({"x": xs}), F)[x]
+    np.testing.assert_allclose(d, jax.vmap(jax.grad(lambda t: jnp.sin(t * t)))(xs), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# Chains: chain rule, sequential derivatives, multiplication counts (§15 items 2, 3)
+# --------------------------------------------------------------------------------------------
+
+SMOOTH = ["sin", "cos", "tanh", "sigmoid", "square", "identity", "neg"]
+JNP = {"sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "square": jnp.square,
+       "identity": lambda t: t, "neg": jnp.negative, "exp": jnp.exp, "ln": jnp.log, "sqrt": jnp.sqrt}
+
+
+@given(st.lists(st.sampled_from(SMOOTH), min_size=1, max_size=12), st.floats(-2, 2))
+def test_chain_sequential_derivatives_equal_jax_grad(names, x0):
+    with jax.enable_x64(True):
+        g, x, F = chain(*names)
+        ev = g.forward({"x": x0})
+        rev, paths = reverse_sweep(ev, F), derivatives_by_paths(ev, F)
+        n = len(names)
+        assert rev.multiplications == n
+        assert paths.multiplications == n * (n + 1) // 2
+        for i in range(n + 1):  # {{dF/dxᵢ}} = derivative of xᵢ ↦ fₙ∘…∘fᵢ₊₁(xᵢ)
+            node = "x" if i == 0 else f"x{i}"
+
+            def tail(t, i=i):
+                for name in names[i:]:
+                    t = JNP[name](t)
+                return t
+
+            expected = jax.grad(tail)(ev[node])
+            np.testing.assert_allclose(rev[node], expected, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(paths[node], expected, rtol=1e-12, atol=1e-14)
+        # the chain rule's product does not depend on the multiplication order (L564)
+        (term,) = path_terms(ev, F, x)
+        left_to_right = np.prod(np.asarray(term.factors[::-1]))
+        np.testing.assert_allclose(term.product, left_to_right, rtol=1e-12, atol=1e-300)
+
+
+# --------------------------------------------------------------------------------------------
+# Random expressions with fan-out: engine = jax.grad (§15 items 1, 4)
+# --------------------------------------------------------------------------------------------
+
+leaves = st.one_of(st.sampled_from(["x", "y"]), st.floats(0.5, 2.0).map(lambda c: ("const", c)))
+expressions = st.recursive(
+    leaves,
+    lambda kids: st.one_of(
+        st.tuples(st.sampled_from(sorted(JNP)), kids),
+        st.tuples(st.sampled_from(["add", "mul"]), kids, kids),
+    ),
+    max_leaves=8,
+)
+
+
+def build(g: Graph, e, inputs):
+    if isinstance(e, str):
+        return inputs[e]
+    if e[0] == "const":
+        return g.constant(e[1])
+    return g.apply(e[0], *(build(g, k, inputs) for k in e[1:]))
+
+
+def evaluate(e, env):
+    if isinstance(e, str):
+        return env[e]
+    if e[0] == "const":
+        return e[1]
+    args = [evaluate(k, env) for k in e[1:]]
+    if e[0] == "add":
+        return args[0] + args[1]
+    if e[0] == "mul":
+        return args[0] * args[1]
+    return JNP[e[0]](args[0])
+
+
+@given(expressions, st.floats(0.3, 2.0), st.floats(0.3, 2.0))
+def test_random_expressions_engine_equals_jax_grad(expr, x0, y0):
+    with jax.enable_x64(True):
+        g = Graph()
+        inputs = dict(zip("xy", g.inputs("x", "y"), strict=True))
+        F = build(g, expr, inputs)
+        try:
+            ev = g.forward({"x": x0, "y": y0})
+        except ValueError as err:  # ln/√ of a non-positive value, or overflow: the error names it
+            assert "node" in str(err)
+            assume(False)
+        expected = jax.grad(lambda a, b: evaluate(expr, {"x": a, "y": b}), argnums=(0, 1))(x0, y0)
+        np.testing.assert_allclose(ev[F], evaluate(expr, {"x": x0, "y": y0}), rtol=1e-12)
+        rev = reverse_sweep(ev, F)
+        paths = derivatives_by_paths(ev, F, [v for v in inputs.values() if v.name in rev.values])
+        for name, e in zip("xy", expected, strict=True):
+            scale_ = max(1.0, abs(float(e)))
+            got_rev = rev.values.get(name, 0.0)
+            got_paths = paths.values.get(name, 0.0)
+            np.testing.assert_allclose(got_rev, e, rtol=1e-10, atol=1e-12 * scale_)
+            np.testing.assert_allclose(got_paths, e, rtol=1e-10, atol=1e-12 * scale_)
+        # fan-out: the derivative is the sum of the path products (Bilan, L657–663)
+        if "x" in rev.values:
+            total = sum(float(t.product) for t in path_terms(ev, F, "x"))
+            np.testing.assert_allclose(total, rev["x"], rtol=1e-10, atol=1e-12)
+
+
+@given(st.floats(-3, 3), st.sampled_from(SMOOTH), st.sampled_from(SMOOTH), st.sampled_from(SMOOTH))
+def test_fan_out_rule(t0, a, b, c):
+    """F(t) = f(u(t), v(t)) with f = ⊗ or ⊕: F' = u'·∂ₓf + v'·∂ᵧf (L643–663, §15 item 4)."""
+    with jax.enable_x64(True):
+        for op in (ADD, MUL):
+            g = Graph()
+            t = g.input("t")
+            u, v = g.apply(a, t), g.apply(b, t)
+            F = g.apply(c, g.apply(op, u, v))
+            ev = g.forward({"t": t0})
+            dF = reverse_sweep(ev, F)
+            f_node = ev.graph.nodes[F.name].inputs[0]
+            by_rule = (dF[f_node] * (ev.local[f_node, 0] * ev.local[u.name, 0] + ev.local[f_node, 1] * ev.local[v.name, 0]))
+            jf = {"add": jnp.add, "mul": jnp.multiply}[op.name]
+            expected = jax.grad(lambda s, jf=jf: JNP[c](jf(JNP[a](s), JNP[b](s))))(t0)
+            np.testing.assert_allclose(by_rule, expected, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(dF[t], expected, rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------------
+
+
+def test_cycle_is_named():
+    g = Graph.from_spec({"x": "input", "a": ("ln", "b"), "b": ("exp", "a"), "F": ("mul", "a", "x")})
+    with pytest.raises(ValueError, match="cycle: a → b → a"):
+        g.forward({"x": 1.0})
+
+
+def test_self_loop_is_a_cycle():
+    with pytest.raises(ValueError, match="cycle: a → a"):
+        Graph.from_spec({"a": ("exp", "a")}).order()
+
+
+def test_unknown_operation_and_node_are_named():
+    with pytest.raises(ValueError, match="node 'u': unknown operation 'softplus'"):
+        Graph.from_spec({"x": "input", "u": ("softplus", "x")}).order()
+    with pytest.raises(ValueError, match="node 'u' uses 'w', which is not a node"):
+        Graph.from_spec({"x": "input", "u": ("exp", "w")}).order()
+    g = Graph()
+    with pytest.raises(ValueError, match="unknown operation 'foo'"):
+        g.apply("foo", g.input("x"))
+    with pytest.raises(ValueError, match="'add' takes 2 input"):
+        g.apply("add", "x")
+    with pytest.raises(ValueError, match="already has a node named 'x'"):
+        g.input("x")
+    with pytest.raises(ValueError, match="expected 'input', a number or"):
+        Graph.from_spec({"x": None})
+
+
+@pytest.mark.parametrize(("op", "value", "text"), [("ln", -1.0, "x > 0"), ("sqrt", -4.0, "x > 0"), ("ln", 0.0, "x > 0"),
+                                                   ("inv", 0.0, "x ≠ 0")])
+def test_domain_errors_name_the_node(op, value, text):
+    g = Graph.from_spec({"x": "input", "u": ("neg", "x"), "bad": (op, "u")})
+    with pytest.raises(ValueError, match=rf"node 'bad' = {op}\(u\) is evaluated outside its domain \({text}.*'u': {value}"):
+        g.forward({"x": -value})
+
+
+def test_domain_error_on_arrays_reports_a_bad_value():
+    g = Graph.from_spec({"x": "input", "r": ("sqrt", "x")})
+    with pytest.raises(ValueError, match=r"node 'r' = sqrt\(x\).*'x': -1\.0"):
+        g.forward({"x": jnp.array([4.0, -1.0, 9.0])})
+
+
+def test_overflow_and_missing_inputs_are_named():
+    g = Graph.from_spec({"x": "input", "y": "input", "e": ("exp", "x")})
+    with pytest.raises(ValueError, match="node 'e' = exp\\(x\\): value is not finite"):
+        g.forward({"x": 1000.0, "y": 0.0})
+    with pytest.raises(ValueError, match=r"missing values for \['y'\]"):
+        g.forward({"x": 1.0})
+    with pytest.raises(ValueError, match=r"unknown inputs \['z'\]"):
+        g.forward({"x": 1.0, "y": 0.0, "z": 2.0})
+
+
+def test_layout_puts_nodes_after_their_inputs():
+    g = Graph()
+    x = g.input("x")
+    F = g.apply("exp", x) * g.apply("ln", x)
+    pos = layout(g)
+    assert pos[F.name][0] == 2 and pos["x"][0] == 0
+    assert len(set(pos.values())) == len(pos)
