@@ -101,10 +101,11 @@ def definition(exp: Experiment) -> None:
                 value=float(difference_quotient(jnp.exp, 0.0, 1e-8)), tolerance=1e-7)
     exp.compare("exp'(0) (jax.grad)", book_line=222, book_value=1, value=float(jax.grad(jnp.exp)(0.0)))
 
-    exp.compare("sin(0.01) ≈ sin 0 + 0.01·cos 0", book_line=254, book_value="0.01",
+    # The approximations are exactly 0 + 0.01 × 1 and 1 + 0.5 × 0.1 (L252, L271): exact book values.
+    exp.compare("sin(0.01) ≈ sin 0 + 0.01·cos 0", book_line=254, book_value=0.01,
                 value=float(linear_approximation(jnp.sin, 0.0, 0.01)))
     exp.compare("sin(0.01) (true value)", book_line=254, book_value="0.00999983", value=float(jnp.sin(0.01)))
-    exp.compare("√1.1 ≈ 1 + 0.5 × 0.1", book_line=271, book_value="1.05",
+    exp.compare("√1.1 ≈ 1 + 0.5 × 0.1", book_line=271, book_value=1.05,
                 value=float(linear_approximation(jnp.sqrt, 1.0, 0.1)))
     exp.compare("√1.1 (true value)", book_line=273, book_value="1.0488", value=float(jnp.sqrt(1.1)))
     slope, intercept = tangent(jnp.sqrt, 1.0)
