@@ -166,6 +166,26 @@ def _signed_area(v: np.ndarray) -> float:
     return 0.5 * float(np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1]))
 
 
+def _crossing_edges(v: np.ndarray) -> tuple[int, int] | None:
+    """The first pair of non-adjacent edges (i, i + 1), (j, j + 1) that meet, if any."""
+
+    def orient(p, q, r):
+        return np.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    n = len(v)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            p, q, r, s = v[i], v[(i + 1) % n], v[j], v[(j + 1) % n]
+            if orient(p, q, r) * orient(p, q, s) <= 0 and orient(r, s, p) * orient(r, s, q) <= 0:
+                lo = np.maximum(np.minimum(p, q), np.minimum(r, s))
+                hi = np.minimum(np.maximum(p, q), np.maximum(r, s))
+                if np.all(lo <= hi + 1e-12):  # the bounding boxes meet too (collinear case)
+                    return i, j
+    return None
+
+
 def triangulate(vertices: ArrayLike) -> list[np.ndarray]:
     """Triangles (3, 2) covering a simple polygon, by ear clipping (the "découpage en triangles"
     of Proposition 5's proof, L2727)."""
@@ -174,6 +194,9 @@ def triangulate(vertices: ArrayLike) -> list[np.ndarray]:
         raise ValueError(f"a polygon needs at least 3 vertices (x, y), got shape {v.shape}")
     if abs(_signed_area(v)) < 1e-12:
         raise ValueError("the polygon has zero area")
+    crossing = _crossing_edges(v)
+    if crossing:
+        raise ValueError(f"the polygon is not simple: its edges {crossing[0]} and {crossing[1]} cross")
     if _signed_area(v) < 0:
         v = v[::-1]
     idx = list(range(len(v)))
