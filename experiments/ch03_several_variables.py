@@ -44,11 +44,11 @@ def surface_axes(fig, pos, title, view=(30, -60)):
 def graphs(exp: Experiment) -> None:
     """§1–2: examples, the graph of x cos x, of x e^{−x²−y²}, slices of x sin y, two minima."""
     with exp.section("§2.1 graph of x e^(−x²−y²)"):
-        exp.compare("f(0, 0)", book_line=1563, book_value="0", value=float(mv.bump(0.0, 0.0)))
+        exp.compare("f(0, 0)", book_line=1563, book_value=0, value=float(mv.bump(0.0, 0.0)))
         # the book writes 1/e: compared with e^{−1} to float64 round-off
         exp.compare("f(1, 0) = 1/e", book_line=1564, book_value=float(np.exp(-1.0)), value=float(mv.bump(1.0, 0.0)))
         exp.compare(
-            "max |f(0, y)| for y in [−5, 5]", book_line=1565, book_value="0", value=float(jnp.max(jnp.abs(mv.bump(0.0, jnp.linspace(-5, 5, 101)))))
+            "max |f(0, y)| for y in [−5, 5]", book_line=1565, book_value=0, value=float(jnp.max(jnp.abs(mv.bump(0.0, jnp.linspace(-5, 5, 101)))))
         )
 
     fig, ax = plt.subplots(figsize=(5, 3.2))

@@ -45,7 +45,7 @@ def region_plot(ax, network, lo, hi, n, title):
 def perceptrons(exp: Experiment) -> None:
     """§1: the linear and affine perceptron, with H and with σ."""
     with exp.section("§1.1 perceptron a = 2, b = 3"):
-        for pt, f_line, f_book, F_book in (((4, -1), 2235, "5", 1), ((-3, 1), 2237, "-3", 0), ((6, -4), 2240, "0", 1)):
+        for pt, f_line, f_book, F_book in (((4, -1), 2235, 5, 1), ((-3, 1), 2237, -3, 0), ((6, -4), 2240, 0, 1)):
             x = jnp.asarray(pt, dtype=jnp.float64)
             exp.compare(f"f{pt} = 2x + 3y", book_line=f_line, book_value=f_book, value=float(P.pre_activation(P.FIRST_PERCEPTRON, x)))
             exp.compare(f"F{pt} = H(f)", book_line=f_line, book_value=F_book, value=float(P.perceptron(P.FIRST_PERCEPTRON, x)))
@@ -68,7 +68,7 @@ def perceptrons(exp: Experiment) -> None:
 
     with exp.section("§1.2 height / weight (sigmoid neuron)"):
         m, k = P.line_through(P.HEIGHT_WEIGHT_A, P.HEIGHT_WEIGHT_B)
-        exp.compare("line through A(1.40, 42), B(2.00, 93): slope", book_line=2341, book_value="85", value=m)
+        exp.compare("line through A(1.40, 42), B(2.00, 93): slope", book_line=2341, book_value="85", value=m)  # "équation approchée": to the unit
         exp.compare("… intercept", book_line=2341, book_value="-77", value=k)
         exp.compare("f(1.77, 75) = 85·1.77 − 75 − 77", book_line=2353, book_value="-1.55", value=float(P.pre_activation((85, -1), jnp.array([1.77, 75.0]), -77)))
         exp.compare("F(1.77, 75) = σ(−1.55) (a man)", book_line=2353, book_value="0.17", value=evaluate(P.HEIGHT_WEIGHT_NEURON, 1.77, 75)[0])
@@ -133,9 +133,9 @@ def perceptrons(exp: Experiment) -> None:
 def gates(exp: Experiment) -> None:
     """§2: OR, AND, the robust AND, XOR impossible for one perceptron; x OR y OR z."""
     with exp.section("§2.1 logic gates"):
-        exp.compare("OR (1, 1, −1): 1·0 + 1·1 − 1 at (0, 1)", book_line=2391, book_value="0", value=float(P.pre_activation((1, 1), jnp.array([0.0, 1.0]), -1)))
+        exp.compare("OR (1, 1, −1): 1·0 + 1·1 − 1 at (0, 1)", book_line=2391, book_value=0, value=float(P.pre_activation((1, 1), jnp.array([0.0, 1.0]), -1)))
         exp.compare("OR at (0, 1)", book_line=2391, book_value=1, value=evaluate(P.OR, 0, 1)[0])
-        exp.compare("OR: 1·0 + 1·0 − 1 at (0, 0)", book_line=2391, book_value="-1", value=float(P.pre_activation((1, 1), jnp.array([0.0, 0.0]), -1)))
+        exp.compare("OR: 1·0 + 1·0 − 1 at (0, 0)", book_line=2391, book_value=-1, value=float(P.pre_activation((1, 1), jnp.array([0.0, 0.0]), -1)))
         tables = {name: P.truth_table(net) for name, net in (("OR", P.OR), ("AND", P.AND))}
         order = list(itertools.product((0, 1), repeat=2))
         exp.compare("OR truth table on (0,0), (0,1), (1,0), (1,1)", book_line=2389, book_value=[0, 1, 1, 1], value=[tables["OR"][p] for p in order])

@@ -68,7 +68,7 @@ def one_variable(exp: Experiment) -> None:
         D.set_neuron(m, 0, 0, 1, -1)  # definir_poids(modele, 0, 0, 1, -1)
         D.set_neuron(m, 0, 1, -0.5, 1)
         D.set_neuron(m, 1, 0, [1, 1], 0)
-        exp.compare("evaluation(modele, 3)", book_line=3200, book_value="2", value=D.evaluate(m, 3))
+        exp.compare("evaluation(modele, 3)", book_line=3200, book_value=2, value=D.evaluate(m, 3))
         kernel, bias = D.layer_weights(m, 0)
         exp.compare("definir_poids(0, 0, 1, −1), (0, 1, −0.5, 1): layer 0 = (coefficients, biases)", book_line=3176, book_value=[1.0, -0.5, -1.0, 1.0], value=[*kernel[0].tolist(), *bias.tolist()])
 
@@ -160,7 +160,7 @@ def three_variables(exp: Experiment) -> None:
     with exp.section("§4.1 one neuron, three inputs"):
         m = D.DenseNetwork(3, [(1, "relu")], rngs=rngs)
         D.set_neuron(m, 0, 0, [1, -1, 1], -1)
-        exp.compare("F(2, 3, 4) = ReLU(2 − 3 + 4 − 1)", book_line=3363, book_value="2", value=D.evaluate(m, [2.0, 3.0, 4.0]))
+        exp.compare("F(2, 3, 4) = ReLU(2 − 3 + 4 − 1)", book_line=3363, book_value=2, value=D.evaluate(m, [2.0, 3.0, 4.0]))
     fig = plt.figure(figsize=(11, 4.5))
     for k, num in enumerate((5, 10)):
         D.plot_three_var(m, -5, 5, -5, 5, -5, 5, num=num, ax=fig.add_subplot(1, 2, k + 1, projection="3d"))
