@@ -642,12 +642,14 @@ def random_network(
     return Network(layers[0], neurons, [Edge(s, t, f"w:{s}>{t}") for s, t in edges])
 
 
-def random_values(key: Array, net: Network, *, scale: float = 1.0) -> tuple[dict[str, Array], dict[str, Array]]:
-    """Inputs and parameters drawn uniformly in [−scale, scale] (deterministic in ``key``)."""
-    kx, kp = jax.random.split(key)
-    xs = jax.random.uniform(kx, (len(net.inputs),), minval=-scale, maxval=scale)
-    ps = jax.random.uniform(kp, (len(net.params),), minval=-scale, maxval=scale)
-    return dict(zip(net.inputs, xs, strict=True)), dict(zip(net.params, ps, strict=True))
+def random_values(key: Array, net: Network, *, scale: float = 1.0) -> tuple[dict[str, float], dict[str, float]]:
+    """Inputs and parameters drawn uniformly in [−scale, scale] (deterministic in ``key``), as
+    Python floats (drawn by a NumPy generator seeded from ``key``: no compilation per network size)."""
+    rng = np.random.default_rng(np.asarray(jax.random.randint(key, (), 0, 2**31 - 1)).item())
+    xs = rng.uniform(-scale, scale, len(net.inputs))
+    ps = rng.uniform(-scale, scale, len(net.params))
+    return ({k: float(v) for k, v in zip(net.inputs, xs, strict=True)},
+            {k: float(v) for k, v in zip(net.params, ps, strict=True)})
 
 
 def compare_methods(net: Network, inputs: Mapping[str, ArrayLike], params: Mapping[str, ArrayLike],
