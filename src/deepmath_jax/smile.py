@@ -39,7 +39,7 @@ Example — the book's first network, F(x, a, b, c) = ln(c(ax + b)²) at (2, 3, 
     net = book_example_1()
     p = smile_partials(net, {"x": 2.0}, {"a": 3.0, "b": 4.0, "c": 5.0})
     p.value                      # ln 500
-    p.params                     # {'a': 0.4, 'b': 0.2, 'c': 0.2}   (2/5, 1/5, 1/5)
+    p.params                     # {'a': 0.4, 'c': 0.2, 'b': 0.2}   (2/5, 1/5, 1/5)
     p.inputs                     # {'x': 0.6}                       (3/5)
     print(p.steps[1])            # ∂F/∂a = 2 × 20/100 × 5 × {{0.2}} = 0.4   (smile, L4030)
 """
