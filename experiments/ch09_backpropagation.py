@@ -1,0 +1,468 @@
+"""Chapter 9 — Rétropropagation / Backpropagation (book lines 4918–5434).
+
+Gradient descent on the weights of networks, with ``jax.grad`` and optax
+(:mod:`deepmath_jax.descent`, :mod:`deepmath_jax.learning`, :mod:`deepmath_jax.hebb`): the
+logistic neuron and its table, the XOR and step sigmoid networks (full-batch descent, δ = 1,
+float64), the perceptron and the Hebb rule, the lemniscate/ellipse zones and the three black
+cells with ReLU networks, and the ReLU neuron with a local minimum.
+
+Training of the ReLU networks: the book says "descente de gradient stochastique"; the authors'
+Keras scripts (``retro_05.py``, ``version1/cases_03.py``) use Adam (Keras defaults: learning
+rate 0.001, ε = 10⁻⁷), the mean squared error, Glorot-uniform kernels, batches of 100 shuffled
+each epoch — so does this experiment (10 epochs for the lemniscate, 4000 for the cells).
+``--quick`` shrinks those two trainings (smaller grid, fewer p, seeds and epochs).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+
+import jax
+
+jax.config.update("jax_enable_x64", True)  # the book's tables are float64 computations
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from deepmath_jax import descent, hebb, learning  # noqa: E402
+from deepmath_jax.experiment import Chapter, Experiment, printed_tolerance, run_chapter  # noqa: E402
+
+CHAPTER = Chapter(9, "backpropagation", "Rétropropagation / Backpropagation", book_lines=(4918, 5434))
+
+
+def compare_point(exp: Experiment, name: str, line: int, book: list[str], value) -> None:
+    """One row for a vector whose printed components have the same number of decimals, one row
+    per component otherwise (each judged with its own printed digit)."""
+    value = [float(v) for v in np.asarray(value).ravel()]
+    if len({printed_tolerance(b) for b in book}) == 1:
+        exp.compare(name, book_line=line, book_value=book, value=value)
+    else:
+        for i, (b, v) in enumerate(zip(book, value, strict=True)):
+            exp.compare(f"{name}[{i}]", book_line=line, book_value=b, value=v)
+
+
+# --------------------------------------------------------------------------------------------
+# §1 The logistic neuron (L4957–5098)
+# --------------------------------------------------------------------------------------------
+
+BLUE = [(0, 3), (1, 1.5), (1, 4), (1.5, 2.5), (2, 2.5), (3, 3.5), (3.5, 3.25), (4, 3), (4, 4), (5, 4)]  # z = 0
+RED = [(1, 1), (2, 0.5), (2, 2), (3, 1.5), (3, 2.75), (4, 1), (4, 2.5), (4.5, 3), (5, 1), (5, 2.25)]  # z = 1
+
+
+def logistic(exp: Experiment) -> None:
+    xy = jnp.array(BLUE + RED, dtype=float)
+    z = jnp.array([0.0] * len(BLUE) + [1.0] * len(RED))
+
+    def E(p):
+        return learning.logistic_error(p, xy, z)
+
+    p0 = jnp.array([0.0, 1.0, -2.0])
+    h = descent.descend(E, p0, descent.gradient_descent(1.0), 1000)  # jax.grad + optax
+    # The book's hand gradient (L5020–5030) in the book's hand-written descent.
+    by_hand = descent.book_gradient_descent(E, lambda p: learning.logistic_error_grad(p, xy, z), p0, 1.0, 1000)
+    table = {  # L5039–5053: k: P_k, grad E(P_k), E(P_k)
+        0: (["0", "1", "-2"], ["-0.077", "0.192", "0.005"], "0.450"),
+        1: (["0.077", "0.807", "-2.005"], ["-0.072", "0.213", "0.0069"], "0.404"),
+        2: (["0.149", "0.593", "-2.012"], ["-0.094", "0.188", "-0.0062"], "0.355"),
+        3: (["0.244", "0.404", "-2.006"], ["-0.120", "0.137", "-0.0237"], "0.313"),
+        4: (["0.364", "0.267", "-1.982"], ["-0.090", "0.126", "-0.0240"], "0.282"),
+        5: (["0.455", "0.140", "-1.958"], ["-0.073", "0.109", "-0.0263"], "0.259"),
+        6: (["0.528", "0.031", "-1.932"], ["-0.059", "0.095", "-0.0278"], "0.242"),
+        7: (["0.588", "-0.063", "-1.904"], ["-0.051", "0.083", "-0.0290"], "0.229"),
+        8: (["0.639", "-0.146", "-1.875"], ["-0.044", "0.074", "-0.0297"], "0.219"),
+        9: (["0.684", "-0.221", "-1.845"], ["-0.040", "0.067", "-0.0302"], "0.211"),
+        10: (["0.72", "-0.288", "-1.815"], ["-0.036", "0.061", "-0.0305"], "0.205"),
+        100: (["1.328", "-1.828", "0.333"], ["-0.00037", "0.00646", "-0.01780"], "0.103"),
+        1000: (["2.032", "-3.860", "3.703"], ["-0.00034", "0.00073", "-0.00086"], "0.071"),
+    }
+    line = {k: 5039 + k for k in range(11)} | {100: 5051, 1000: 5053}
+    with exp.section("logistic neuron σ(ax + by + c), P0 = (0, 1, −2), δ = 1"):
+        for k, (p, g, e) in table.items():
+            compare_point(exp, f"P_{k}", line[k], p, h.points[k])
+            compare_point(exp, f"grad E(P_{k})", line[k], g, h.grads[k])
+            exp.compare(f"E(P_{k})", book_line=line[k], book_value=e, value=float(h.losses[k]))
+        exp.compare("max |book hand gradient (L5020–5030) − jax.grad| over the 1001 points", book_line=5020,
+                    book_value=0.0, tolerance=1e-15,
+                    value=float(jnp.max(jnp.abs(jax.vmap(lambda p: learning.logistic_error_grad(p, xy, z))(h.points) - h.grads))))
+        exp.compare("max |hand-written descent − optax descent| over the 1001 points", book_line=5033,
+                    book_value=0.0, tolerance=1e-12, value=float(jnp.max(jnp.abs(by_hand.points - h.points))))
+    p1000 = h.points[1000]
+    with exp.section("predictions with P_1000"):
+        for point, book, ln in (((0, 3), "0.0003", 5085), ((1, 1), "0.86", 5085), ((4, 3), "0.56", 5087),
+                                ((3, 2.75), "0.30", 5087), ((2, 3), "0.02", 5091), ((2, 1), "0.98", 5091)):
+            exp.compare(f"F{point}", book_line=ln, book_value=book,
+                        value=float(learning.logistic_neuron(p1000, jnp.array(point, dtype=float))))
+        # F = ½ exactly on the line ax + by + c = 0 (L5093).
+        a, b, c = (float(v) for v in p1000)
+        xs = jnp.linspace(-1, 6, 50)
+        on_line = jnp.stack([xs, -(a * xs + c) / b], axis=1)
+        exp.compare("F = 1/2 on the line ax + by + c = 0 (max |F − 1/2| on 50 points)", book_line=5093,
+                    book_value=0.5, tolerance=1e-12,
+                    value=0.5 + float(jnp.max(jnp.abs(learning.logistic_neuron(p1000, on_line) - 0.5))))
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    x = np.linspace(-0.5, 5.5, 10)
+    for ax, k in zip(axes, (0, 1, 100, 1000), strict=True):
+        a, b, c = (float(v) for v in h.points[k])
+        ax.scatter(*np.array(BLUE).T, color="blue")
+        ax.scatter(*np.array(RED).T, color="red", marker="s")
+        ax.plot(x, -(a * x + c) / b, color="black")
+        ax.set_xlim(-0.5, 5.5)
+        ax.set_ylim(-0.5, 5.5)
+        ax.set_aspect("equal")
+        ax.set_title(f"k = {k}: line {a:.3f}x {b:+.3f}y {c:+.3f} = 0", fontsize=9)
+    fig.suptitle("Logistic neuron: the separating line during the descent (L5058–5070)")
+    exp.savefig(fig, "logistic_lines")
+    fig = plt.figure(figsize=(12, 5))
+    ax = fig.add_subplot(1, 2, 1)
+    gx, gy = np.meshgrid(np.linspace(-0.5, 5.5, 120), np.linspace(-0.5, 5.5, 120))
+    gz = np.asarray(learning.logistic_neuron(p1000, jnp.stack([jnp.asarray(gx), jnp.asarray(gy)], axis=-1)))
+    cs = ax.contourf(gx, gy, gz, levels=np.linspace(0, 1, 20), cmap="hot")
+    fig.colorbar(cs, ax=ax)
+    ax.scatter(*np.array(BLUE).T, color="blue")
+    ax.scatter(*np.array(RED).T, color="red", marker="s")
+    ax.set_title("levels of F with P_1000 (L5093)")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    ax3.plot_surface(gx, gy, gz, cmap="hot")
+    ax3.view_init(30, -160)
+    ax3.set_title("graph of F")
+    exp.savefig(fig, "logistic_levels")
+
+
+# --------------------------------------------------------------------------------------------
+# §2.1 XOR and §2.3 the step function (L5103–5252)
+# --------------------------------------------------------------------------------------------
+
+
+def xor(exp: Experiment) -> None:
+    xy = jnp.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    z = jnp.array([1.0, 1.0, 0.0, 0.0])
+
+    def E(p):
+        return learning.mean_squared_error(z, learning.xor_network(p, xy))
+
+    p0 = jnp.array([1.0, 2.0, -3.0, -3.0, -2.0, 1.0, 1.0, 1.0, -1.0])
+    h = descent.descend(E, p0, descent.gradient_descent(1.0), 1000)
+    # The authors' Keras script records its errors with train_on_batch, which returns the error
+    # *before* the update: its list E(P_0), …, E(P_1000) is h.losses, and E(P_1000) = 0.0097 is
+    # its last entry (1001 calls: the weights then are P_1001, not the book's P_1000).
+    with exp.section("XOR network 2 → 2σ → 1σ, δ = 1"):
+        exp.compare("E(P_0)", book_line=5125, book_value="0.2961", value=float(h.losses[0]))
+        exp.compare("grad E(P_0)", book_line=5127, value=h.grads[0],
+                    book_value=["0.00349", "-0.00303", "-0.00832", "-0.00696", "-0.01350", "-0.01047",
+                                "-0.00324", "0.01258", "-0.04671"])
+        exp.compare("P_1", book_line=5131, value=h.points[1],
+                    book_value=["0.9965", "2.0030", "-2.9916", "-2.9930", "-1.9864", "1.0104", "1.0032", "0.9874", "-0.9532"])
+        exp.compare("E(P_1)", book_line=5133, book_value="0.2935", value=float(h.losses[1]))
+        exp.compare("P_2", book_line=5135, value=h.points[2],
+                    book_value=["0.9925", "2.0055", "-2.9839", "-2.9860", "-1.9731", "1.0206", "1.0053", "0.9738", "-0.9105"])
+        exp.compare("E(P_2)", book_line=5137, book_value="0.2911", value=float(h.losses[2]))
+        exp.compare("P_1000", book_line=5141, value=h.points[1000],
+                    book_value=["3.5623", "3.5675", "-5.5344", "-5.3682", "-5.3935", "1.8403", "-6.3234", "-6.3801", "3.1216"])
+        exp.compare("E(P_1000)", book_line=5143, book_value="0.0097", value=float(h.losses[1000]))
+        p = h.points[1000]
+        for point, book in (((0, 0), "0.08"), ((1, 1), "0.10"), ((1, 0), "0.89"), ((0, 1), "0.89")):
+            exp.compare(f"F{point}", book_line=5148, book_value=book,
+                        value=float(learning.xor_network(p, jnp.array(point, dtype=float))))
+        exp.compare("F(0.2, 0.9)", book_line=5153, book_value="0.87",
+                    value=float(learning.xor_network(p, jnp.array([0.2, 0.9]))))
+
+    fig = plt.figure(figsize=(17, 4.8))
+    ax = fig.add_subplot(1, 3, 1)
+    gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 100), np.linspace(-0.5, 1.5, 100))
+    gz = np.asarray(learning.xor_network(h.points[1000], jnp.stack([jnp.asarray(gx), jnp.asarray(gy)], axis=-1)))
+    cs = ax.contourf(gx, gy, gz, levels=np.linspace(0, 1, 20), cmap="hot")
+    fig.colorbar(cs, ax=ax)
+    ax.scatter([0, 1], [1, 0], color="red", marker="s", zorder=3)
+    ax.scatter([0, 1], [0, 1], color="blue", zorder=3)
+    ax.set_title("XOR: levels of F with P_1000 (L5157)")
+    ax3 = fig.add_subplot(1, 3, 2, projection="3d")
+    ax3.plot_surface(gx, gy, gz, cmap="hot")
+    ax3.set_title("graph of F")
+    ax = fig.add_subplot(1, 3, 3)
+    ax.plot(np.asarray(h.losses))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("E")
+    ax.set_title("error vs iterations (L5161)")
+    exp.savefig(fig, "xor")
+
+
+def step(exp: Experiment) -> None:
+    x = jnp.concatenate([jnp.linspace(0, 2, 10), jnp.linspace(3, 5, 10), jnp.linspace(6, 8, 10)])
+    z = jnp.concatenate([jnp.zeros(10), jnp.ones(10), jnp.zeros(10)])
+
+    def E(p):
+        return learning.mean_squared_error(z, learning.step_network(p, x))
+
+    p0 = jnp.array([0.0, 1.0, 0.0, -1.0, 1.0, 1.0, -1.0])
+    h = descent.descend(E, p0, descent.gradient_descent(1.0), 5000)
+    with exp.section("step network 1 → 2σ → 1σ, δ = 1"):
+        exp.compare("P_5000", book_line=5240, value=h.points[5000],
+                    book_value=["-2.0142", "10.9964", "3.0543", "-7.7086", "8.2334", "7.8735", "-11.9037"])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    axes[0].plot(np.asarray(h.losses))
+    axes[0].set_xlabel("iteration")
+    axes[0].set_ylabel("E")
+    axes[0].set_title("error vs iterations (L5244): a plateau, then the drop")
+    xs = jnp.linspace(-0.5, 8.5, 300)
+    for k in (0, 1000, 2000, 5000):
+        axes[1].plot(np.asarray(xs), np.asarray(learning.step_network(h.points[k], xs)), label=f"k = {k}")
+    axes[1].scatter(np.asarray(x), np.asarray(z), c=np.where(np.asarray(z) == 1, "red", "blue"), zorder=3)
+    axes[1].legend()
+    axes[1].set_title("F after k iterations (L5250)")
+    exp.savefig(fig, "step_function")
+
+
+# --------------------------------------------------------------------------------------------
+# §2.2 The perceptron and the Hebb rule (L5166–5213)
+# --------------------------------------------------------------------------------------------
+
+
+def perceptron(exp: Experiment) -> None:
+    # Own data (the book gives none): points of [−1, 1]² labelled by the side of the line
+    # 2x − y = 0 through the origin (the perceptron has no bias), 0.1 away from it at least.
+    key = exp.key(9, 1)
+    pts = np.asarray(jax.random.uniform(key, (80, 2), minval=-1.0, maxval=1.0))
+    margin = (2 * pts[:, 0] - pts[:, 1]) / np.sqrt(5)
+    pts = pts[np.abs(margin) > 0.1][:30]
+    labels = (2 * pts[:, 0] - pts[:, 1] >= 0).astype(float)
+    w0 = jnp.array([-1.0, 1.0])  # a wrong start: it classifies the points the other way round
+    run = hebb.hebb_rule(pts, labels, w0, delta=0.1, passes=50)
+
+    # XOR with a constant third input 1 (a bias): still no perceptron realises it.
+    xor_x = jnp.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    xor_z = jnp.array([0.0, 1.0, 1.0, 0.0])
+    xor_run = hebb.hebb_rule(xor_x, xor_z, jnp.zeros(3), delta=0.1, passes=200)
+
+    with exp.section("perceptron and Hebb rule"):
+        # The rule by cases (L5198–5210) is SGD through the virtual step H̃' ≡ 1 (L5190).
+        # Every weight of the run against every example: both updates, all cases met.
+        def both(w, xi, zi):
+            return hebb.hebb_step(w, xi, zi, 0.1) - hebb.sgd_step(w, xi, zi, 0.1)
+
+        diffs = jax.vmap(jax.vmap(both, in_axes=(None, 0, 0)), in_axes=(0, None, None))(
+            run.weights, jnp.asarray(pts), jnp.asarray(labels))
+        exp.compare("Hebb rule by cases = SGD with H̃' ≡ 1 (max |difference| over the run)", book_line=5190,
+                    book_value=0.0, value=float(jnp.max(jnp.abs(diffs))), tolerance=1e-15)
+        exp.compare("separable data (30 points, own): every point right after finitely many passes",
+                    book_line=5213, book_value=True,
+                    value=run.converged_pass is not None
+                    and bool(jnp.all(hebb.perceptron(run.weights[-1], pts) == labels)))
+        exp.compare("XOR (with a bias input): never all right in 200 passes (no perceptron realises XOR)", book_line=2413, book_value=True,
+                    value=xor_run.converged_pass is None and int(jnp.min(xor_run.errors_per_pass)) >= 1)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    w = np.asarray(run.weights[-1])
+    axes[0].scatter(*pts[labels == 1].T, color="red", marker="s")
+    axes[0].scatter(*pts[labels == 0].T, color="blue")
+    t = np.linspace(-1, 1, 10)
+    axes[0].plot(t, -w[0] * t / w[1], color="black", label=f"learnt: {w[0]:.2f}x {w[1]:+.2f}y = 0")
+    axes[0].plot(t, 2 * t, color="gray", ls="--", label="2x − y = 0")
+    axes[0].set_xlim(-1, 1)
+    axes[0].set_ylim(-1, 1)
+    axes[0].legend(fontsize=8)
+    axes[0].set_title(f"Hebb rule on separable data: no error from pass {run.converged_pass}")
+    axes[1].plot(np.asarray(run.errors_per_pass), "o-", ms=3, label="separable data (30 points)")
+    axes[1].plot(np.asarray(xor_run.errors_per_pass), "-", label="XOR (4 points)")
+    axes[1].set_xlabel("pass")
+    axes[1].set_ylabel("misclassified points")
+    axes[1].legend()
+    axes[1].set_title("errors per pass (L5196–5213)")
+    exp.savefig(fig, "hebb_rule")
+
+
+# --------------------------------------------------------------------------------------------
+# §2.4 Lemniscate and ellipse (L5254–5288)
+# --------------------------------------------------------------------------------------------
+
+LEMNISCATE_CAPTIONS = {  # p: (neurons, weights), captions of the figures (retro.tex)
+    3: (10, 37), 5: (16, 81), 7: (22, 141), 10: (31, 261), 15: (46, 541), 20: (61, 921), 50: (151, 5301),
+    100: (301, 20601),
+}
+
+
+def lemniscate(exp: Experiment) -> None:
+    with exp.section("lemniscate network sizes 2 → p → p → p → 1 (figure captions, L5284)"):
+        for p, (neurons, weights) in LEMNISCATE_CAPTIONS.items():
+            sizes = [2, p, p, p, 1]
+            exp.compare(f"p = {p}: neurons", book_line=5284, book_value=neurons, value=learning.neuron_count(sizes))
+            exp.compare(f"p = {p}: weights", book_line=5284, book_value=weights, value=learning.parameter_count(sizes))
+        exp.compare("p = 20: more than 60 neurons and about 1000 weights", book_line=5288, book_value=True,
+                    value=learning.neuron_count([2, 20, 20, 20, 1]) > 60
+                    and abs(learning.parameter_count([2, 20, 20, 20, 1]) - 1000) < 100)
+
+    n, ps, seeds, epochs = (60, (3, 20), 3, 20) if exp.quick else (200, tuple(LEMNISCATE_CAPTIONS), 5, 10)
+    x, z = learning.lemniscate_zones(n)
+    x, z = x.astype(jnp.float32), z.astype(jnp.float32)
+    tx = learning.keras_adam()
+    results = {}
+    for p, seed in tqdm([(p, s) for p in ps for s in range(seeds)], desc="lemniscate", file=sys.stderr):
+        params = learning.mlp_init(exp.key(9, 5, p, seed), [2, p, p, p, 1])
+        h = learning.train_mlp(params, x, z, tx, batch_size=100, epochs=epochs, key=exp.key(9, 6, p, seed))
+        out = learning.mlp_apply(h.final, x)[:, 0]
+        results[(p, seed)] = (float(learning.threshold_accuracy(out, z)), float(h.losses[-1]), np.asarray(out))
+    best = {p: max(range(seeds), key=lambda s, p=p: results[(p, s)][0]) for p in ps}
+    with exp.path("lemniscate_accuracy.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["p", "seed", "accuracy (F >= 1/2 vs zone)", "final mse"])
+        for (p, s), (acc, loss, _) in results.items():
+            w.writerow([p, s, f"{acc:.4f}", f"{loss:.5f}"])
+    dead = sum(1 for (acc, loss, out) in results.values() if np.all(out == 0))
+    with exp.section("lemniscate zones"):
+        exp.explain(
+            "best accuracy per p (share of the grid points classified right)", book_line=5288,
+            book_value="good approximation from p = 20",
+            value={str(p): round(results[(p, best[p])][0], 4) for p in ps},
+            reason=f"the book shows pictures only; here {n}×{n} grid points, Adam (the authors' script; the book "
+            f"says SGD), {epochs} epochs of batches of 100, best of {seeds} seed(s) per p; {dead} of "
+            f"{len(results)} runs ended with a dead ReLU output (F ≡ 0, every point blue), as can happen "
+            "with ReLU on the output neuron",
+        )
+    cols = 3
+    rows = -(-(1 + len(ps)) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.3 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[1 + len(ps):]:
+        ax.axis("off")
+    shape = (n, n)
+    extent = learning.LEMNISCATE_RECTANGLE
+    axes[0].imshow(np.asarray(z).reshape(shape), origin="lower", extent=extent, cmap="bwr")
+    axes[0].set_title("zones: red f ≤ 0 (L5272)", fontsize=9)
+    for ax, p in zip(axes[1:], ps, strict=True):
+        acc, _, out = results[(p, best[p])]
+        ax.imshow((out >= 0.5).reshape(shape), origin="lower", extent=extent, cmap="bwr")
+        ax.set_title(f"p = {p}: {learning.parameter_count([2, p, p, p, 1])} weights, {100 * acc:.1f} %", fontsize=9)
+    for ax in axes[: 1 + len(ps)]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    exp.savefig(fig, "lemniscate")
+
+
+# --------------------------------------------------------------------------------------------
+# §2.5 The height of three black cells (L5290–5333)
+# --------------------------------------------------------------------------------------------
+
+CELLS_TABLE = {  # L5325–5330: p: neurons, weights, training %, test %
+    3: (7, 79, "50", "45"), 5: (11, 141, "85", "75"), 7: (15, 211, "90", "85"),
+    10: (21, 331, "98", "90"), 15: (31, 571, "99", "90"), 20: (41, 861, "100", "85"),
+}
+
+
+def cells(exp: Experiment) -> None:
+    n_cells = 20
+    x, heights = learning.three_black_cells(n_cells)
+    with exp.section("three black cells: data and network sizes"):
+        exp.compare("N = n(n−1)(n−2)/6 configurations for n = 20", book_line=5303, book_value=1140, value=len(x))
+        exp.compare("C(20, 3)", book_line=5303, book_value=1140, value=math.comb(n_cells, 3))
+        for p, (neurons, weights, _, _) in CELLS_TABLE.items():
+            sizes = [n_cells, p, p, 1]
+            exp.compare(f"p = {p}: neurons", book_line=5325 + list(CELLS_TABLE).index(p), book_value=neurons,
+                        value=learning.neuron_count(sizes))
+            exp.compare(f"p = {p}: weights", book_line=5325 + list(CELLS_TABLE).index(p), book_value=weights,
+                        value=learning.parameter_count(sizes))
+
+    ps, seeds, epochs = ((3, 10), 2, 1000) if exp.quick else (tuple(CELLS_TABLE), 5, 4000)
+    tx = learning.keras_adam()
+    half = len(x) // 2
+    scores = {}
+    for p, seed in tqdm([(p, s) for p in ps for s in range(seeds)], desc="cells", file=sys.stderr):
+        order = np.asarray(jax.random.permutation(exp.key(9, 7, seed), len(x)))  # the shuffled configurations
+        train, test = order[:half], order[half:]
+        params = learning.mlp_init(exp.key(9, 8, p, seed), [n_cells, p, p, 1])
+        h = learning.train_mlp(params, x[train], heights[train], tx, batch_size=100, epochs=epochs,
+                               key=exp.key(9, 9, p, seed))
+        acc_train = float(learning.rounded_accuracy(learning.mlp_apply(h.final, x[train])[:, 0], heights[train]))
+        acc_test = float(learning.rounded_accuracy(learning.mlp_apply(h.final, x[test])[:, 0], heights[test]))
+        scores[(p, seed)] = (acc_train, acc_test)
+    with exp.path("cells_accuracy.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["p", "seed", "train correct", "test correct", "train %", "test %"])
+        for (p, s), (a, b) in scores.items():
+            w.writerow([p, s, round(a * half), round(b * (len(x) - half)), f"{100 * a:.1f}", f"{100 * b:.1f}"])
+    setting = (f"Adam (as the authors' script; the book says SGD), {epochs} epochs of batches of 100, "
+               f"{seeds} seeds (data split and initial weights)")
+    with exp.section("three black cells: accuracy (rounded F = height)"):
+        for p in ps:
+            tr = np.array([scores[(p, s)][0] for s in range(seeds)]) * 100
+            te = np.array([scores[(p, s)][1] for s in range(seeds)]) * 100
+            b = int(np.argmax(te))
+            _, _, book_tr, book_te = CELLS_TABLE[p]
+            exp.explain(
+                f"p = {p}: train %, test % (best seed by test)", book_line=5325 + list(CELLS_TABLE).index(p),
+                book_value=[book_tr, book_te], value=[round(float(tr[b]), 1), round(float(te[b]), 1)],
+                reason=f"the book keeps the best of several runs; mean ± sd over the seeds: train "
+                f"{tr.mean():.1f} ± {tr.std():.1f} %, test {te.mean():.1f} ± {te.std():.1f} %; {setting}",
+            )
+        if 10 in ps:
+            b = max(range(seeds), key=lambda s: scores[(10, s)][1])
+            exp.explain("p = 10, best run: correct of 570 (train, test)", book_line=5319, book_value=["560", "506"],
+                        value=[round(scores[(10, b)][0] * half), round(scores[(10, b)][1] * (len(x) - half))],
+                        reason=f"one of the book's best runs; here the best of {seeds} seeds; {setting}")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (label, color) in enumerate((("train", "tab:blue"), ("test", "tab:orange"))):
+        means = [100 * np.mean([scores[(p, s)][i] for s in range(seeds)]) for p in ps]
+        sds = [100 * np.std([scores[(p, s)][i] for s in range(seeds)]) for p in ps]
+        ax.errorbar(ps, means, yerr=sds, color=color, marker="o", capsize=3, label=f"{label}: mean ± sd")
+        ax.plot(list(CELLS_TABLE), [float(CELLS_TABLE[p][2 + i]) for p in CELLS_TABLE], color=color, ls="--",
+                marker="x", label=f"{label}: book (best runs)")
+    ax.set_xlabel("p (neurons per hidden layer)")
+    ax.set_ylabel("% correct")
+    ax.legend(fontsize=8)
+    ax.set_title("Height of three black cells among 20 (L5322–5333)")
+    exp.savefig(fig, "cells")
+
+
+# --------------------------------------------------------------------------------------------
+# §3.2 A local minimum (L5358–5392)
+# --------------------------------------------------------------------------------------------
+
+
+def local_minimum(exp: Experiment) -> None:
+    def E(a):
+        return learning.relu_neuron_error(a[0])
+
+    left = descent.descend(E, jnp.array([-1.5]), descent.gradient_descent(0.02), 500)
+    right = descent.descend(E, jnp.array([2.0]), descent.gradient_descent(0.02), 500)
+    with exp.section("ReLU(ax − 1) neuron"):
+        exp.compare("GD from a0 = −1.5 (a0 < 0) ends at the local minimum a = −1", book_line=5390,
+                    book_value="-1", value=float(left.final[0]))
+        exp.compare("GD from a0 = 2 ends at the global minimum a = +1", book_line=5390, book_value="1",
+                    value=float(right.final[0]))
+        exp.compare("E(−1), read on the figure E(a) (L5385)", book_line=5385, book_value="4",
+                    value=float(learning.relu_neuron_error(-1.0)))
+        exp.compare("E(+1), read on the figure E(a) (L5385)", book_line=5385, book_value="1",
+                    value=float(learning.relu_neuron_error(1.0)))
+        plateau = learning.relu_neuron_error(jnp.linspace(-0.5, 1 / 3, 101))
+        exp.compare("E on [−1/2, 1/3]: the constant part (max |E − 5|)", book_line=5383, book_value=5.0,
+                    value=5.0 + float(jnp.max(jnp.abs(plateau - 5))), tolerance=1e-12)
+    data = np.array(learning.RELU_NEURON_DATA)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
+    xs = jnp.linspace(-4, 4, 200)
+    for ax, a in zip(axes[:2], (-1.0, 1.0), strict=True):
+        ax.plot(np.asarray(xs), np.asarray(jnp.maximum(a * xs - 1, 0)), color="red", label=f"F(x) = ReLU({a:+g}x − 1)")
+        ax.scatter(*data.T, color="blue", marker="s", zorder=3)
+        ax.legend()
+        ax.set_title(f"a = {a:+g}: E = {float(learning.relu_neuron_error(a)):g} (L5377)")
+    a_grid = jnp.linspace(-1.7, 1.8, 500)
+    axes[2].plot(np.asarray(a_grid), np.asarray(learning.relu_neuron_error(a_grid)))
+    axes[2].set_ylim(0, 8)
+    axes[2].set_xlabel("a")
+    axes[2].set_title("E(a): local minima at −1 and +1, plateau on [−1/2, 1/3] (L5385)")
+    exp.savefig(fig, "relu_local_minimum")
+
+
+def run(exp: Experiment) -> None:
+    logistic(exp)
+    xor(exp)
+    step(exp)
+    perceptron(exp)
+    local_minimum(exp)
+    lemniscate(exp)
+    cells(exp)
+
+
+if __name__ == "__main__":
+    sys.exit(run_chapter(CHAPTER, run))
