@@ -53,6 +53,13 @@ def as_real_array(x: ArrayLike, name: str, ndim: int | tuple[int, ...] | None = 
     """``jnp.asarray(x)`` after checking it is a non-empty real array of the expected rank."""
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got a string")
+    if isinstance(x, (list, tuple)):  # catch lists of strings before JAX sees them
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "f"  # ragged or traced: jnp.asarray below gives the error or the array
+        if kind in "USO":
+            raise TypeError(f"{name} must be an array of real numbers, got {x!r:.60}")
     try:
         a = jnp.asarray(x)
     except (TypeError, ValueError) as err:
@@ -359,6 +366,12 @@ def convolution_matrix(g: ArrayLike, n: int, mode: Mode = "same") -> Array:
     size = g.shape[0]
     if mode == "valid" and size > n:
         raise ValueError(f"valid mode needs a motif no longer than the input: {size} > {n}")
+    return _toeplitz(g, n, mode)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "mode"))
+def _toeplitz(g: Array, n: int, mode: str) -> Array:
+    size = g.shape[0]
     start = {"full": 0, "same": (size - 1) // 2, "valid": size - 1}[mode]
     t = np.arange(output_length(n, size, mode))[:, None]
     i = np.arange(n)[None, :]

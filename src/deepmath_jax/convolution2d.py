@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -158,7 +158,6 @@ def output_shape(
 # --------------------------------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("stride", "pads", "dilation"))
 def _correlate_nhwc(
     x: Array, w: Array, stride: tuple[int, int], pads: Pairs, dilation: tuple[int, int]
 ) -> Array:
@@ -193,26 +192,73 @@ def _correlate_nhwc(
     return jax.lax.fori_loop(0, kh * kw, body, jnp.zeros((b, ho, wo, w.shape[3]), dtype))
 
 
-def _channels_args(x: ArrayLike, motifs: ArrayLike):
-    x = as_real_array(x, "input", (3, 4))
-    motifs = as_real_array(motifs, "motifs", (3, 4))
-    if x.shape[-1] != motifs.shape[2]:
+class _Spec(NamedTuple):
+    """Static description of a call: ranks of input and motifs, stride, padding, dilation."""
+
+    x_rank: int  # 2: a matrix (n, p); 3: (n, p, k); 4: a batch (B, n, p, k)
+    m_rank: int  # 2: a matrix motif; 3: one motif (kh, kw, k); 4: ℓ motifs (kh, kw, k, ℓ)
+    stride: tuple[int, int]
+    pads: Pairs
+    dilation: tuple[int, int]
+
+
+def _spec(x: Array, motifs: Array, stride, padding, dilation) -> _Spec:
+    """Check the channels and the parameters; the output must have at least one coefficient."""
+    if x.ndim >= 3 and x.shape[-1] != motifs.shape[2]:
         raise ValueError(
             f"mismatched channels: the input has {x.shape[-1]} channels (last axis of shape "
             f"{tuple(x.shape)}) but the motifs expect {motifs.shape[2]} (axis 2 of shape "
             f"{tuple(motifs.shape)}, laid out (kh, kw, k, ℓ))"
         )
-    batched = x.ndim == 4
-    single = motifs.ndim == 3
-    xb = x if batched else x[None]
-    w = motifs[..., None] if single else motifs
-    return xb, w, batched, single
+    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
+    pads = padding_pairs(padding, motifs.shape[:2], dilation_)
+    spatial = x.shape[:2] if x.ndim <= 3 else x.shape[1:3]
+    output_shape(spatial, motifs.shape[:2], pads, stride_, dilation_)
+    return _Spec(x.ndim, motifs.ndim, stride_, pads, dilation_)
 
 
-def _finish(out: Array, batched: bool, single: bool) -> Array:
-    if single:
+def _expand(x: Array, motifs: Array, spec: _Spec) -> tuple[Array, Array]:
+    """(B, n, p, k) and (kh, kw, k, ℓ) views of the input and the motifs."""
+    xb = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}[spec.x_rank](x)
+    w = {2: lambda m: m[:, :, None, None], 3: lambda m: m[..., None], 4: lambda m: m}[spec.m_rank](
+        motifs
+    )
+    return xb, w
+
+
+def _squeeze(out: Array, spec: _Spec) -> Array:
+    """Back to the caller's ranks: drop the batch axis and the motif axis that were added."""
+    if spec.m_rank <= 3:
         out = out[..., 0]
-    return out if batched else out[0]
+    return out if spec.x_rank == 4 else out[0]
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "turn"))
+def _engine(x: Array, motifs: Array, spec: _Spec, turn: bool) -> Array:
+    xb, w = _expand(x, motifs, spec)
+    if turn:  # the book's convolution: the motif turned by 180° in the plane
+        w = w[::-1, ::-1]
+    return _squeeze(_correlate_nhwc(xb, w, spec.stride, spec.pads, spec.dilation), spec)
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "precision"))
+def _lax_engine(x: Array, motifs: Array, spec: _Spec, precision) -> Array:
+    xb, w = _expand(x, motifs, spec)
+    dtype = jnp.result_type(xb.dtype, w.dtype, jnp.float32)
+    out = jax.lax.conv_general_dilated(
+        xb.astype(dtype),
+        w[::-1, ::-1].astype(dtype),  # XLA correlates: turn the motif for the book's convolution
+        window_strides=spec.stride,
+        padding=spec.pads,
+        rhs_dilation=spec.dilation,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=precision,
+    )
+    return _squeeze(out, spec)
+
+
+def _channels_args(x: ArrayLike, motifs: ArrayLike) -> tuple[Array, Array]:
+    return as_real_array(x, "input", (3, 4)), as_real_array(motifs, "motifs", (3, 4))
 
 
 def correlate_channels(
@@ -226,17 +272,16 @@ def correlate_channels(
     """Multi-channel correlation (the motif is not turned): what Keras' Conv2D, Flax's
     ``nnx.Conv`` and XLA compute (L7493).
 
+    The correlation is the convolution by the turned motif; turning keeps the motif's shape, so
+    the virtual zeros of each mode are those of the convolution.
+
     Args:
       x: input (n, p, k), or a batch (B, n, p, k).
       motifs: (kh, kw, k) for one motif or (kh, kw, k, ℓ) for ℓ motifs.
       stride, padding, dilation: as in :func:`convolve_channels`.
     """
-    xb, w, batched, single = _channels_args(x, motifs)
-    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
-    # The correlation is the convolution by the turned motif; turning keeps the motif's shape,
-    # so the virtual zeros of each mode are those of the convolution.
-    pads = padding_pairs(padding, w.shape[:2], dilation_)
-    return _finish(_correlate_nhwc(xb, w, stride_, pads, dilation_), batched, single)
+    x, motifs = _channels_args(x, motifs)
+    return _engine(x, motifs, _spec(x, motifs, stride, padding, dilation), False)
 
 
 def convolve_channels(
@@ -260,11 +305,8 @@ def convolve_channels(
         ((top, bottom), (left, right)).
       dilation: spacing of the motif's taps (library parameter).
     """
-    xb, w, batched, single = _channels_args(x, motifs)
-    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = padding_pairs(padding, w.shape[:2], dilation_)
-    out = _correlate_nhwc(xb, w[::-1, ::-1], stride_, pads, dilation_)
-    return _finish(out, batched, single)
+    x, motifs = _channels_args(x, motifs)
+    return _engine(x, motifs, _spec(x, motifs, stride, padding, dilation), True)
 
 
 def lax_convolve_channels(
@@ -278,21 +320,8 @@ def lax_convolve_channels(
 ) -> Array:
     """Library version of :func:`convolve_channels`: ``jax.lax.conv_general_dilated`` on the
     motifs turned by 180° (XLA convolutions are correlations), with explicit padding pairs."""
-    xb, w, batched, single = _channels_args(x, motifs)
-    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = padding_pairs(padding, w.shape[:2], dilation_)
-    output_shape(xb.shape[1:3], w.shape[:2], pads, stride_, dilation_)  # same error as ours
-    dtype = jnp.result_type(xb.dtype, w.dtype, jnp.float32)
-    out = jax.lax.conv_general_dilated(
-        xb.astype(dtype),
-        w[::-1, ::-1].astype(dtype),
-        window_strides=stride_,
-        padding=pads,
-        rhs_dilation=dilation_,
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        precision=precision,
-    )
-    return _finish(out, batched, single)
+    x, motifs = _channels_args(x, motifs)
+    return _lax_engine(x, motifs, _spec(x, motifs, stride, padding, dilation), precision)
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,9 +352,7 @@ def convolve2d(
     """
     A, M = _matrix_args(A, M)
     pad = check_mode(mode) if padding is None else padding
-    return convolve_channels(
-        A[:, :, None], M[:, :, None], stride=stride, padding=pad, dilation=dilation
-    )
+    return _engine(A, M, _spec(A, M, stride, pad, dilation), True)
 
 
 def correlate2d(
@@ -341,9 +368,7 @@ def correlate2d(
     ``correlate2d(A, M) == convolve2d(A, rot180(M))`` (= ``scipy.signal.correlate2d``)."""
     A, M = _matrix_args(A, M)
     pad = check_mode(mode) if padding is None else padding
-    return correlate_channels(
-        A[:, :, None], M[:, :, None], stride=stride, padding=pad, dilation=dilation
-    )
+    return _engine(A, M, _spec(A, M, stride, pad, dilation), False)
 
 
 def convolve2d_loop(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
@@ -386,6 +411,13 @@ def convolve2d_loop(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
     return jnp.asarray(np.asarray(rows, dtype=np.dtype(dtype)))
 
 
+_STARTS = {
+    "full": lambda kh, kw: (0, 0),
+    "same": lambda kh, kw: ((kh - 1) // 2, (kw - 1) // 2),
+    "valid": lambda kh, kw: (kh - 1, kw - 1),
+}
+
+
 def convolve2d_fft(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
     """``A * M`` through the 2-D Fourier transform (convolution theorem; standard, not in the
     book): for large motifs (the 100 × 100 smiley of L7331)."""
@@ -394,23 +426,32 @@ def convolve2d_fft(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
     (n, p), (kh, kw) = A.shape, M.shape
     if mode == "valid" and (kh > n or kw > p):
         raise ValueError(f"valid mode needs a motif no larger than the matrix: {kh}×{kw} > {n}×{p}")
-    shape = (n + kh - 1, p + kw - 1)
-    nfft = tuple(1 << (s - 1).bit_length() for s in shape)
-    dtype = jnp.result_type(A.dtype, M.dtype, jnp.float32)
-    full = jnp.fft.irfft2(
-        jnp.fft.rfft2(A.astype(dtype), nfft) * jnp.fft.rfft2(M.astype(dtype), nfft), nfft
-    )
-    full = full[: shape[0], : shape[1]].astype(dtype)
-    out_h, out_w = output_shape((n, p), (kh, kw), mode)
-    start = {"full": (0, 0), "same": ((kh - 1) // 2, (kw - 1) // 2), "valid": (kh - 1, kw - 1)}[
-        mode
-    ]
-    return full[start[0] : start[0] + out_h, start[1] : start[1] + out_w]
+    return _fft_engine(A, M, mode, False)
 
 
 def correlate2d_fft(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
     """2-D correlation through the Fourier transform: ``convolve2d_fft(A, rot180(M))``."""
-    return convolve2d_fft(A, rot180(as_real_array(M, "motif M", 2)), mode)
+    A, M = _matrix_args(A, M)
+    check_mode(mode)
+    (n, p), (kh, kw) = A.shape, M.shape
+    if mode == "valid" and (kh > n or kw > p):
+        raise ValueError(f"valid mode needs a motif no larger than the matrix: {kh}×{kw} > {n}×{p}")
+    return _fft_engine(A, M, mode, True)
+
+
+@functools.partial(jax.jit, static_argnames=("mode", "turn"))
+def _fft_engine(A: Array, M: Array, mode: str, turn: bool) -> Array:
+    if turn:
+        M = M[::-1, ::-1]
+    (n, p), (kh, kw) = A.shape, M.shape
+    shape = (n + kh - 1, p + kw - 1)
+    nfft = tuple(1 << (s - 1).bit_length() for s in shape)
+    dtype = jnp.result_type(A.dtype, M.dtype, jnp.float32)
+    spectrum = jnp.fft.rfft2(A.astype(dtype), nfft) * jnp.fft.rfft2(M.astype(dtype), nfft)
+    full = jnp.fft.irfft2(spectrum, nfft)[: shape[0], : shape[1]].astype(dtype)
+    out_h, out_w = output_shape((n, p), (kh, kw), mode)
+    a, b = _STARTS[mode](kh, kw)
+    return full[a : a + out_h, b : b + out_w]
 
 
 def convolution_matrix2d(M: ArrayLike, shape: tuple[int, int], mode: Mode = "same") -> Array:
@@ -423,13 +464,17 @@ def convolution_matrix2d(M: ArrayLike, shape: tuple[int, int], mode: Mode = "sam
     M = as_real_array(M, "motif M", 2)
     n, p = (positive_int(s, "matrix size") for s in shape)
     check_mode(mode)
-    kh, kw = M.shape
+    output_shape((n, p), M.shape, mode)
+    return _toeplitz2d(M, (n, p), mode)
+
+
+@functools.partial(jax.jit, static_argnames=("shape", "mode"))
+def _toeplitz2d(M: Array, shape: tuple[int, int], mode: str) -> Array:
+    (n, p), (kh, kw) = shape, M.shape
     out_h, out_w = output_shape((n, p), (kh, kw), mode)
-    start = {"full": (0, 0), "same": ((kh - 1) // 2, (kw - 1) // 2), "valid": (kh - 1, kw - 1)}[
-        mode
-    ]
-    ku = np.arange(out_h)[:, None, None, None] - np.arange(n)[None, None, :, None] + start[0]
-    kv = np.arange(out_w)[None, :, None, None] - np.arange(p)[None, None, None, :] + start[1]
+    a, b = _STARTS[mode](kh, kw)
+    ku = np.arange(out_h)[:, None, None, None] - np.arange(n)[None, None, :, None] + a
+    kv = np.arange(out_w)[None, :, None, None] - np.arange(p)[None, None, None, :] + b
     inside = (ku >= 0) & (ku < kh) & (kv >= 0) & (kv < kw)
     values = M[np.clip(ku, 0, kh - 1), np.clip(kv, 0, kw - 1)]
     T = jnp.where(jnp.asarray(inside), values, jnp.zeros((), M.dtype))

@@ -33,7 +33,9 @@ from deepmath_jax.convolution1d import as_real_array, positive_int
 from deepmath_jax.convolution2d import (
     Padding,
     _channels_args,
+    _expand,
     _pair,
+    _spec,
     convolve_channels,
     output_shape,
     padding_pairs,
@@ -250,36 +252,38 @@ def conv_backward(
     along the same edges: ``∂F/∂x`` is the correlation of delta with the motif (the adjoint).
     ``∂F/∂b_o = Σ_i delta_{i,o}``.
     """
-    xb, w, batched, single = _channels_args(x, motifs)
-    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = padding_pairs(padding, w.shape[:2], dilation_)
-    b, h, wd, c = xb.shape
-    kh, kw, _, o = w.shape
-    ho, wo = output_shape((h, wd), (kh, kw), pads, stride_, dilation_)
+    x, motifs = _channels_args(x, motifs)
+    spec = _spec(x, motifs, stride, padding, dilation)
+    batched, single = x.ndim == 4, motifs.ndim == 3
+    b = x.shape[0] if batched else 1
+    ho, wo = output_shape(
+        x.shape[1:3] if batched else x.shape[:2],
+        motifs.shape[:2],
+        spec.pads,
+        spec.stride,
+        spec.dilation,
+    )
     d = jnp.asarray(delta)
-    expected = ((b,) if batched else ()) + (ho, wo) + (() if single else (o,))
+    expected = ((b,) if batched else ()) + (ho, wo) + (() if single else (motifs.shape[3],))
     if d.shape != expected:
         raise ValueError(
             f"delta must have the layer output's shape {expected}, got {tuple(d.shape)}"
         )
-    d = (d if batched else d[None]).reshape(b, ho, wo, o)
-    grad_w, grad_b, grad_x = _conv_backward_core(xb, w, d, stride_, pads, dilation_)
-    if single:
-        grad_w, grad_b = grad_w[..., 0], grad_b[0]
-    return ConvGrads(grad_w, grad_b, grad_x if batched else grad_x[0])
+    return ConvGrads(*_conv_backward_core(x, motifs, d, spec))
 
 
-@functools.partial(jax.jit, static_argnames=("stride", "pads", "dilation"))
-def _conv_backward_core(
-    xb: Array, w: Array, d: Array, stride: tuple[int, int], pads, dilation: tuple[int, int]
-) -> tuple[Array, Array, Array]:
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _conv_backward_core(x: Array, motifs: Array, delta: Array, spec) -> tuple[Array, Array, Array]:
+    xb, w = _expand(x, motifs, spec)
+    d = delta[..., None] if spec.m_rank == 3 else delta  # (…, Ho, Wo, ℓ)
+    d = d if spec.x_rank == 4 else d[None]  # (B, Ho, Wo, ℓ)
     _, h, wd, _ = xb.shape
     kh, kw = w.shape[:2]
     ho, wo = d.shape[1:3]
     dtype = jnp.result_type(xb.dtype, w.dtype, d.dtype, jnp.float32)
+    pads, (sh, sw), (dh, dw) = spec.pads, spec.stride, spec.dilation
     xp = jnp.pad(xb.astype(dtype), ((0, 0), pads[0], pads[1], (0, 0)))
     d, w = d.astype(dtype), w.astype(dtype)
-    (sh, sw), (dh, dw) = stride, dilation
     grad_w = []
     grad_xp = jnp.zeros_like(xp)
     for u in range(kh):
@@ -289,16 +293,15 @@ def _conv_backward_core(
             r, q = (kh - 1 - u) * dh, (kw - 1 - v) * dw
             rows = slice(r, r + (ho - 1) * sh + 1, sh)
             cols = slice(q, q + (wo - 1) * sw + 1, sw)
-            f_star = xp[
-                :, rows, cols, :
-            ]  # (B, Ho, Wo, k): the inputs on the edges of M[u, v, :, :]
+            f_star = xp[:, rows, cols, :]  # (B, Ho, Wo, k): the inputs on the edges of M[u, v]
             row.append(jnp.einsum("bijc,bijo->co", f_star, d))  # Σ_i f_i,* · delta_i  (L7013)
-            grad_xp = grad_xp.at[:, rows, cols, :].add(
-                d @ w[u, v].T
-            )  # delta sent back on each edge
+            grad_xp = grad_xp.at[:, rows, cols, :].add(d @ w[u, v].T)  # delta sent back
         grad_w.append(jnp.stack(row))
     grad_x = grad_xp[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + wd, :]
-    return jnp.stack(grad_w), d.sum(axis=(0, 1, 2)), grad_x
+    grad_w, grad_b = jnp.stack(grad_w), d.sum(axis=(0, 1, 2))
+    if spec.m_rank == 3:
+        grad_w, grad_b = grad_w[..., 0], grad_b[0]
+    return grad_w, grad_b, grad_x if spec.x_rank == 4 else grad_x[0]
 
 
 def conv_forward(
