@@ -48,6 +48,10 @@ Pairs = tuple[tuple[int, int], tuple[int, int]]
 
 # Above this many taps the motif is applied in a loop over taps (fori_loop) rather than unrolled.
 _UNROLL_TAPS = 256
+# Up to this many (tap, input channel) terms, and this much work per pixel, the convolution is a
+# fused sum of shifted copies; above, an im2col matrix product.
+_BROADCAST_TERMS = 64
+_BROADCAST_WORK = 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,12 +181,36 @@ def _correlate_nhwc(
             jax.lax.dynamic_index_in_dim(w, u, 0, keepdims=False), v, 0, keepdims=False
         )
 
-    if kh * kw <= _UNROLL_TAPS:  # unrolled: XLA fuses the taps into one pass over the image
-        acc = tap(0, 0)
+    def window(u: int, v: int) -> Array:
+        return jax.lax.slice(
+            xp,
+            (0, u * dh, v * dw, 0),
+            (b, u * dh + extent[1], v * dw + extent[2], c),
+            (1, sh, sw, 1),
+        )
+
+    o = w.shape[3]
+    single = c == 1 and o == 1 and kh * kw <= _UNROLL_TAPS
+    if single or (kh * kw * c <= _BROADCAST_TERMS and kh * kw * c * o <= _BROADCAST_WORK):
+        # Few channels (a gray or colour image): a weighted sum of shifted copies of the image,
+        # one term per tap and input channel, which XLA fuses into a single pass over the image.
+        acc = None
+        for u in range(kh):
+            for v in range(kw):
+                shifted = window(u, v)
+                for ci in range(c):
+                    term = shifted[..., ci : ci + 1] * w[u, v, ci].reshape(1, 1, 1, o)
+                    acc = term if acc is None else acc + term
+        return acc
+    if kh * kw <= _UNROLL_TAPS:
+        # Many channels: for each tap, the shifted image (B, Ho, Wo, k) times the tap's k × ℓ
+        # weights (a matrix product), summed over the taps. (Measured faster here than one
+        # im2col product, whose (B, Ho, Wo, kh·kw·k) patches must be written out first.)
+        acc = window(0, 0) @ w[0, 0]
         for u in range(kh):
             for v in range(kw):
                 if u or v:
-                    acc = acc + tap(u, v)
+                    acc = acc + window(u, v) @ w[u, v]
         return acc
 
     # Large motifs (template matching): one tap per loop step, constant program size.
