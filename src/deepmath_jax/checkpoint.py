@@ -75,25 +75,24 @@ class Checkpointer:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
         leaves, treedef = jax.tree.flatten(template)
         names = _leaf_names(len(leaves))
-        saved = self._manager.item_metadata(step)
-        saved_arrays = saved["arrays"] if saved is not None and "arrays" in saved else None
-        if saved_arrays is not None and set(saved_arrays) != set(names):
-            raise ValueError(
-                f"the checkpoint at step {step} in {self.directory} holds {len(saved_arrays)} "
-                f"arrays, this run's state has {len(names)}: it was written by another model "
-                "or optimizer (use another checkpoint_dir or delete it)"
-            )
         abstract = {}
         for name, leaf in zip(names, leaves, strict=True):
             data = jax.random.key_data(leaf) if _is_key(leaf) else leaf
             sharding = getattr(data, "sharding", None)
             abstract[name] = jax.ShapeDtypeStruct(np.shape(data), data.dtype, sharding=sharding)
-        restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                arrays=ocp.args.StandardRestore(abstract), record=ocp.args.JsonRestore()
-            ),
-        )
+        try:
+            restored = self._manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    arrays=ocp.args.StandardRestore(abstract), record=ocp.args.JsonRestore()
+                ),
+            )
+        except ValueError as err:  # Orbax lists every differing leaf: say what it means
+            raise ValueError(
+                f"the checkpoint at step {step} in {self.directory} does not hold this run's "
+                f"state ({len(names)} arrays): it was written for another model or optimizer "
+                f"(use another checkpoint_dir or delete it). Orbax: {str(err)[:300]}"
+            ) from err
         out = []
         for name, leaf in zip(names, leaves, strict=True):
             value = restored["arrays"][name]

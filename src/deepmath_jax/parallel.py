@@ -131,9 +131,15 @@ def shard_map_step(
 ) -> Callable:
     """``jax.jit(jax.shard_map(per_device))``: arguments flagged in ``sharded_args`` are split
     over ``"data"`` (batches), the others replicated (state, totals); outputs replicated (the
-    per-device function makes them equal with ``lax.pmean``/``psum``)."""
+    per-device function makes them equal with ``lax.pmean``/``psum``).
+
+    ``check_vma=False``: the function does its own collectives, as under pmap. With the check
+    on, JAX would already sum over the devices the gradient of a replicated parameter (the
+    transpose of its implicit broadcast), and the explicit ``pmean`` would count it again.
+    """
     in_specs = tuple(P(DATA_AXIS) if s else P() for s in sharded_args)
-    mapped = jax.shard_map(per_device, mesh=mesh, in_specs=in_specs, out_specs=P())
+    mapped = jax.shard_map(per_device, mesh=mesh, in_specs=in_specs, out_specs=P(),
+                           check_vma=False)
     return jax.jit(mapped, donate_argnums=tuple(donate))
 
 

@@ -782,7 +782,11 @@ def fit(
 
         ckpt = Checkpointer(checkpoint_dir)
         if ckpt.latest_step() is not None:
-            (state, totals), record = ckpt.restore((state, totals))
+            try:
+                (state, totals), record = ckpt.restore((state, totals))
+            except BaseException:
+                ckpt.close()
+                raise
             if record["config"] != config:
                 ckpt.close()
                 raise ValueError(
