@@ -254,3 +254,35 @@ def test_bad_input_is_reported_clearly():
         fit(model, (x, y), key=0)
     with pytest.raises(ValueError, match="batch mean .* or per-example"):
         fit(model, (x, y), loss=lambda m, xb, yb: (jnp.zeros((2, 2)), {}))
+
+
+class Bigram(nnx.Module):
+    def __init__(self, *, rngs: nnx.Rngs) -> None:
+        self.embed = nnx.Embed(30, 8, rngs=rngs)
+        self.out = nnx.Linear(8, 30, rngs=rngs)
+
+    def __call__(self, ids):
+        return self.out(self.embed(ids))
+
+
+def test_token_ids_with_a_batch_mean_callable_loss():
+    """Integer inputs (N,) and a loss returning the batch mean with no metrics (the ChatGPT
+    chapters' use): trains, validates, and the progress bar runs."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 30, 1000).astype(np.int32)
+    x, y = ids[:-1], (ids[1:] + ids[:-1]) % 30
+
+    def lm_loss(model, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(model(xb), yb).mean(), {}
+
+    model = Bigram(rngs=nnx.Rngs(0))
+    hist = train.fit(model, optax.adam(3e-2), (x, y), epochs=3, batch_size=256, loss=lm_loss,
+                     metrics=(), validation=(x[:100], y[:100]), key=jax.random.key(1))
+    assert set(hist.keys()) == {"loss", "val_loss", "seconds"}
+    assert hist["loss"][-1] < hist["loss"][0] < np.log(30) + 0.5
+    got = train.evaluate(model, (x, y), loss=lm_loss, batch_size=256)["loss"]
+    logits = np.asarray(model(jnp.asarray(x)), np.float64)
+    logp = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1,
+                                                                             keepdims=True)) \
+        - logits.max(1, keepdims=True)
+    assert got == pytest.approx(float(-logp[np.arange(len(y)), y].mean()), rel=1e-5)
