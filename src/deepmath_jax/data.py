@@ -36,6 +36,13 @@ A dataset that is neither prepared nor downloadable raises :class:`DatasetNotFou
 
 TensorFlow (``tensorflow-cpu``) is a dependency: tfds needs it to decode and prepare image
 datasets (``tfds.load``, ``download_and_prepare``); it is imported on first use only.
+
+Refinements of the engine contract (``ENGINE_CONTRACT.md``): :func:`load` also takes
+``one_hot``, ``flatten``, ``dtype``, ``limit``, ``num_words``, ``image_size`` and
+``block_size``; :class:`ArrayDataset` also carries ``class_names`` and ``vocabulary`` and has
+``take``, ``one_hot`` and ``from_arrays``; :func:`batches` takes ``start`` (resuming an epoch);
+:func:`import_idx` returns the prepared folder and takes ``overwrite``. tfds keeps examples in
+its own (hashed) order, the same for a download and an import — not Keras's order.
 """
 
 from __future__ import annotations
@@ -43,7 +50,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import functools
 import gzip
 import json
 import os
@@ -586,8 +592,9 @@ def load(
     if spec.kind == "text":
         examples = _read_examples(builder, tfds_split, name, data_dir, limit)
         texts = [t.decode("utf-8", "replace") for t in examples["text"]]
-        vocab = _imdb_train_vocabulary(None if data_dir is None else str(data_dir), num_words,
-                                       mocked=not builder.is_prepared())
+        whole_train = tfds_split == "train" and limit is None
+        vocab = _imdb_train_vocabulary(builder, data_dir, num_words,
+                                       texts if whole_train else None)
         x = multi_hot(texts, vocab)
         labels = examples["label"].astype(np.int32)
         class_names = tuple(builder.info.features["label"].names)
@@ -621,19 +628,23 @@ def load(
                         class_names)
 
 
-def _imdb_train_vocabulary(data_dir: str | None, num_words: int, mocked: bool) -> tuple[str, ...]:
-    # Counting 25 000 reviews takes seconds: once per process for prepared data (mock data
-    # changes from one test to the next, so it is never cached).
-    if mocked:
-        return _count_imdb_vocabulary.__wrapped__(data_dir, num_words)
-    return _count_imdb_vocabulary(data_dir, num_words)
+_VOCABULARIES: dict[tuple[str, int], tuple[str, ...]] = {}
 
 
-@functools.lru_cache(maxsize=4)
-def _count_imdb_vocabulary(data_dir: str | None, num_words: int) -> tuple[str, ...]:
-    builder = _builder("imdb_reviews", data_dir)
-    examples = _read_examples(builder, "train", "imdb_reviews", data_dir, None)
-    return imdb_vocabulary((t.decode("utf-8", "replace") for t in examples["text"]), num_words)
+def _imdb_train_vocabulary(builder, data_dir, num_words: int,
+                           train_texts: list[str] | None) -> tuple[str, ...]:
+    """The vocabulary of the train split, counted once per process and data folder (mock data
+    changes from one test to the next: never kept)."""
+    cache_key = (str(builder.data_dir), num_words)
+    if cache_key in _VOCABULARIES:
+        return _VOCABULARIES[cache_key]
+    if train_texts is None:
+        examples = _read_examples(builder, "train", "imdb_reviews", data_dir, None)
+        train_texts = [t.decode("utf-8", "replace") for t in examples["text"]]
+    vocab = imdb_vocabulary(train_texts, num_words)
+    if builder.is_prepared():
+        _VOCABULARIES[cache_key] = vocab
+    return vocab
 
 
 def load_text(
