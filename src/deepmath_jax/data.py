@@ -578,7 +578,7 @@ def load(
     _, tf = _tfds()
 
     if spec.kind == "corpus":
-        text = load_text(name, split, data_dir=data_dir, download=False, _builder_obj=builder)
+        text = _corpus_text(builder, name, spec.splits.get(split, split), data_dir)
         codes = np.frombuffer(text.encode("utf-8"), np.uint8)
         if block_size < 1:
             raise ValueError(f"block_size must be positive, got {block_size}")
@@ -653,17 +653,20 @@ def load_text(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
-    _builder_obj: Any = None,
 ) -> str:
     """The text of a corpus split (tiny_shakespeare: 1 MB of Shakespeare, one text per split)."""
     spec = _spec(name)
     if spec.kind != "corpus":
         raise ValueError(f"{name} is not a text corpus (corpora: "
                          f"{[n for n, s in DATASETS.items() if s.kind == 'corpus']})")
-    builder = _builder_obj if _builder_obj is not None else _builder(name, data_dir)
+    builder = _builder(name, data_dir)
     if download and not builder.is_prepared():
         _prepare(builder, name, data_dir)
-    examples = _read_examples(builder, spec.splits.get(split, split), name, data_dir, None)
+    return _corpus_text(builder, name, spec.splits.get(split, split), data_dir)
+
+
+def _corpus_text(builder, name: str, tfds_split: str, data_dir) -> str:
+    examples = _read_examples(builder, tfds_split, name, data_dir, None)
     return "".join(t.decode("utf-8") for t in examples["text"])
 
 
