@@ -92,9 +92,10 @@ def _scaled(key: Array, shape: Sequence[int], law: str, scale: float) -> Array:
     # shape (compiling one per shape cost ~0.3 s each, seconds per model).
     size = math.prod(shape)
     n = max(64, 1 << (size - 1).bit_length())
-    return jnp.asarray(
-        np.asarray(_draw(key, n, law))[:size].reshape(tuple(shape)) * np.float32(scale)
-    )
+    draw = _draw(key, n, law)
+    if isinstance(draw, jax.core.Tracer):  # under jit / eval_shape: stay traced
+        return draw[:size].reshape(tuple(shape)) * scale
+    return jnp.asarray(np.asarray(draw)[:size].reshape(tuple(shape)) * np.float32(scale))
 
 
 def glorot_uniform(key: Array, shape: Sequence[int], dtype: Any = jnp.float32) -> Array:
