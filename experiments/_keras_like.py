@@ -66,7 +66,9 @@ def _idx(folder: Path, stem: str) -> np.ndarray:
         path = folder / f"{stem}{suffix}"
         if path.exists():
             return read_idx(path)
-    raise FileNotFoundError(f"{folder} has no {stem}[.gz] (an MNIST-format folder needs the 4 IDX files)")
+    raise FileNotFoundError(
+        f"{folder} has no {stem}[.gz] (an MNIST-format folder needs the 4 IDX files)"
+    )
 
 
 def mnist_format(exp: Any) -> ImageData | None:
@@ -76,9 +78,19 @@ def mnist_format(exp: Any) -> ImageData | None:
         xtr, ytr = _idx(folder, "train-images-idx3-ubyte"), _idx(folder, "train-labels-idx1-ubyte")
         xte, yte = _idx(folder, "t10k-images-idx3-ubyte"), _idx(folder, "t10k-labels-idx1-ubyte")
         is_mnist = bool(exp.options.get("mnist_format_is_mnist"))
-        name = "mnist" if is_mnist else ("fashion_mnist" if "fashion" in str(folder).lower() else folder.name)
-        return ImageData(xtr.astype(np.float32) / 255, ytr.astype(np.int32), xte.astype(np.float32) / 255,
-                         yte.astype(np.int32), name, f"IDX files in {folder}")
+        name = (
+            "mnist"
+            if is_mnist
+            else ("fashion_mnist" if "fashion" in str(folder).lower() else folder.name)
+        )
+        return ImageData(
+            xtr.astype(np.float32) / 255,
+            ytr.astype(np.int32),
+            xte.astype(np.float32) / 255,
+            yte.astype(np.int32),
+            name,
+            f"IDX files in {folder}",
+        )
     try:  # real MNIST through the engine's tensorflow-datasets pipeline, when prepared locally
         from deepmath_jax import data  # type: ignore[attr-defined]
 
@@ -86,17 +98,28 @@ def mnist_format(exp: Any) -> ImageData | None:
         test = data.load("mnist", "test", data_dir=exp.data_dir, download=False)
     except (ImportError, FileNotFoundError, AttributeError):
         return None
-    return ImageData(np.asarray(train.x, np.float32).reshape(-1, 28, 28), np.asarray(train.y, np.int32),
-                     np.asarray(test.x, np.float32).reshape(-1, 28, 28), np.asarray(test.y, np.int32),
-                     "mnist", str(train.source))
+    return ImageData(
+        np.asarray(train.x, np.float32).reshape(-1, 28, 28),
+        np.asarray(train.y, np.int32),
+        np.asarray(test.x, np.float32).reshape(-1, 28, 28),
+        np.asarray(test.y, np.int32),
+        "mnist",
+        str(train.source),
+    )
 
 
 def add_data_arguments(parser: Any) -> None:
-    parser.add_argument("--mnist-format-dir", default=None,
-                        help="folder of MNIST-format IDX files (e.g. Debian's dataset-fashion-mnist: "
-                        "/usr/share/datasets/fashion-mnist) used where the book uses MNIST")
-    parser.add_argument("--mnist-format-is-mnist", action="store_true",
-                        help="the IDX files are the real MNIST: compare with the book's accuracies")
+    parser.add_argument(
+        "--mnist-format-dir",
+        default=None,
+        help="folder of MNIST-format IDX files (e.g. Debian's dataset-fashion-mnist: "
+        "/usr/share/datasets/fashion-mnist) used where the book uses MNIST",
+    )
+    parser.add_argument(
+        "--mnist-format-is-mnist",
+        action="store_true",
+        help="the IDX files are the real MNIST: compare with the book's accuracies",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,7 +157,9 @@ def _masked_step(graphdef, loss_fn, tx):
         return value, (jnp.sum(correct * mask), nnx.state(model, nnx.Not(nnx.Param)))
 
     def step(params, rest, opt_state, acc, x, y, mask):
-        (value, (correct, rest)), grads = jax.value_and_grad(loss, has_aux=True)(params, rest, x, y, mask)
+        (value, (correct, rest)), grads = jax.value_and_grad(loss, has_aux=True)(
+            params, rest, x, y, mask
+        )
         updates, opt_state = tx.update(grads, opt_state, params)
         # running sums on the device: no host sync per step
         acc = acc + jnp.stack([value * mask.sum(), correct.astype(jnp.float32)])
@@ -144,12 +169,27 @@ def _masked_step(graphdef, loss_fn, tx):
 
 
 def _pad(a: np.ndarray, size: int) -> np.ndarray:
-    return a if len(a) == size else np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)])
+    return (
+        a
+        if len(a) == size
+        else np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)])
+    )
 
 
-def fit(model: nnx.Module, tx: optax.GradientTransformation, x: np.ndarray, y: np.ndarray, *,
-        epochs: int, batch_size: int, loss: LossFn, key: jax.Array, validation=None,
-        desc: str = "fit", progress: bool = True) -> dict[str, list[float]]:
+def fit(
+    model: nnx.Module,
+    tx: optax.GradientTransformation,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    loss: LossFn,
+    key: jax.Array,
+    validation=None,
+    desc: str = "fit",
+    progress: bool = True,
+) -> dict[str, list[float]]:
     """Train ``model`` in place like Keras's ``fit``; per-epoch loss/accuracy (and validation)."""
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     opt_state = tx.init(params)
@@ -157,7 +197,12 @@ def fit(model: nnx.Module, tx: optax.GradientTransformation, x: np.ndarray, y: n
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     step = _masked_step(graphdef, loss, tx)
     n = len(x)
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    history: dict[str, list[float]] = {
+        "loss": [],
+        "accuracy": [],
+        "val_loss": [],
+        "val_accuracy": [],
+    }
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), n))
@@ -166,7 +211,13 @@ def fit(model: nnx.Module, tx: optax.GradientTransformation, x: np.ndarray, y: n
             idx = perm[start : start + batch_size]
             mask = _pad(np.ones(len(idx), np.float32), batch_size)
             params, rest, opt_state, acc = step(
-                params, rest, opt_state, acc, _pad(x[idx], batch_size), _pad(y[idx], batch_size), mask
+                params,
+                rest,
+                opt_state,
+                acc,
+                _pad(x[idx], batch_size),
+                _pad(y[idx], batch_size),
+                mask,
             )
         total, correct = (float(v) for v in acc)
         history["loss"].append(total / n)
@@ -189,12 +240,14 @@ def fit(model: nnx.Module, tx: optax.GradientTransformation, x: np.ndarray, y: n
 _EVAL_CACHE: dict[Any, Any] = {}
 
 
-def evaluate(model: nnx.Module, x: np.ndarray, y: np.ndarray, *, loss: LossFn,
-             batch_size: int = 1000) -> dict[str, float]:
+def evaluate(
+    model: nnx.Module, x: np.ndarray, y: np.ndarray, *, loss: LossFn, batch_size: int = 1000
+) -> dict[str, float]:
     """Mean loss and accuracy over the whole split (last batch padded and masked)."""
     graphdef, state = nnx.split(model)
     key = (graphdef, loss, batch_size)
     if key not in _EVAL_CACHE:
+
         def batch_eval(state, xb, yb, mask):
             per_example, correct = loss(nnx.merge(graphdef, state), xb, yb)
             return jnp.sum(per_example * mask), jnp.sum(correct * mask)
@@ -215,4 +268,6 @@ def predict(model: nnx.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndar
     """The Keras output (probabilities) for every row of ``x``."""
     graphdef, state = nnx.split(model)
     f = jax.jit(lambda s, xb: nnx.merge(graphdef, s)(xb))
-    return np.concatenate([np.asarray(f(state, x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [np.asarray(f(state, x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    )

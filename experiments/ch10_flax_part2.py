@@ -29,12 +29,21 @@ import _keras_like as kl
 from deepmath_jax import models
 from deepmath_jax.experiment import Chapter, Experiment, run_chapter
 
-CHAPTER = Chapter(10, "flax_part2", "Python : tensorflow avec keras, partie 2 / Flax part 2",
-                  book_lines=(5435, 6302))
+CHAPTER = Chapter(
+    10,
+    "flax_part2",
+    "Python : tensorflow avec keras, partie 2 / Flax part 2",
+    book_lines=(5435, 6302),
+)
 
 # Book table (L5617–5624) and the authors' script comment for p = 15 (tf2_chiffres.py).
-MNIST_TABLE = {8: ("6442", "90.0", 5621), 10: ("8070", "91.4", 5622), 15: ("12175", "92.6", 5620),
-               20: ("16330", "93.4", 5623), 50: ("42310", "94.4", 5624)}
+MNIST_TABLE = {
+    8: ("6442", "90.0", 5621),
+    10: ("8070", "91.4", 5622),
+    15: ("12175", "92.6", 5620),
+    20: ("16330", "93.4", 5623),
+    50: ("42310", "94.4", 5624),
+}
 # Test accuracy of a 40-epoch SGD run varies with the seed (initial weights, shuffling) by a
 # few tenths of a percent for these small networks; one percentage point is the yardstick
 # for "reproduces the book's table" (the book prints one decimal of a single run).
@@ -79,7 +88,8 @@ def one_variable(exp: Experiment) -> None:
     optimizers = {
         "gradient classique (SGD 0.001)": optax.sgd(0.001),
         "gradient amélioré (SGD 0.001, Nesterov 0.9, decay 1e-7)": optax.sgd(
-            keras_sgd_decay(0.001, 1e-7), momentum=0.9, nesterov=True),
+            keras_sgd_decay(0.001, 1e-7), momentum=0.9, nesterov=True
+        ),
         "adam": optax.adam(0.001, eps=1e-7),
     }
     seed = int(jax.random.randint(exp.key(1), (), 0, 2**31 - 1))
@@ -103,8 +113,14 @@ def one_variable(exp: Experiment) -> None:
     ax.legend()
     exp.savefig(fig, "unevar-fonction-leserreurs")
     exp.path("unevar_losses.json").write_text(
-        __import__("json").dumps({k: {"first": float(v[0]), "last": float(v[-1]), "min": float(v.min())}
-                                  for k, v in curves.items()}, indent=2))
+        __import__("json").dumps(
+            {
+                k: {"first": float(v[0]), "last": float(v[-1]), "min": float(v.min())}
+                for k, v in curves.items()
+            },
+            indent=2,
+        )
+    )
     for name, c in curves.items():
         print(f"  f(x), {name}: loss {c[0]:.4f} → {c[-1]:.5f}")
 
@@ -116,9 +132,14 @@ def two_variables(exp: Experiment) -> None:
     Z = X * np.cos(Y)
     inputs = np.stack([X.ravel(), Y.ravel()], axis=1)
     model = models.function_2d(rngs=nnx.Rngs(int(jax.random.randint(exp.key(2), (), 0, 2**31 - 1))))
-    losses = train_full_batch(model, optax.sgd(0.01), jnp.asarray(inputs), jnp.asarray(Z.reshape(-1, 1)), 1000)
+    losses = train_full_batch(
+        model, optax.sgd(0.01), jnp.asarray(inputs), jnp.asarray(Z.reshape(-1, 1)), 1000
+    )
     ZZ = np.asarray(model(jnp.asarray(inputs))).reshape(Z.shape)
-    for name, surfaces in [("tf2-deuxvar-fonction", [(Z, "blue")]), ("tf2-deuxvar-fonction-approx", [(Z, "blue"), (ZZ, "red")])]:
+    for name, surfaces in [
+        ("tf2-deuxvar-fonction", [(Z, "blue")]),
+        ("tf2-deuxvar-fonction-approx", [(Z, "blue"), (ZZ, "red")]),
+    ]:
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d")
         for s, color in surfaces:
@@ -141,16 +162,32 @@ def digits(exp: Experiment) -> None:
     with exp.section("§1 MNIST 784 → p → p → 10"):
         for p, (weights, _, line) in MNIST_TABLE.items():
             m = nnx.eval_shape(lambda p=p: models.mnist_dense(p, rngs=nnx.Rngs(0)))
-            exp.compare(f"weights for p = {p}", book_line=line, book_value=weights, value=models.count_params(m))
+            exp.compare(
+                f"weights for p = {p}",
+                book_line=line,
+                book_value=weights,
+                value=models.count_params(m),
+            )
         data = kl.mnist_format(exp)
         if data is None:
             for p, (_, acc, line) in MNIST_TABLE.items():
-                exp.skip(f"test accuracy (%) p = {p}, 40 epochs", book_line=line, book_value=acc,
-                         reason="real MNIST is not available offline: " + kl.HOW_TO_SUPPLY.format(name="mnist"))
-            exp.skip("prediction for test image 0 (digit, %)", book_line=5612, book_value="7",
-                     reason="needs MNIST: " + kl.HOW_TO_SUPPLY.format(name="mnist"))
+                exp.skip(
+                    f"test accuracy (%) p = {p}, 40 epochs",
+                    book_line=line,
+                    book_value=acc,
+                    reason="real MNIST is not available offline: "
+                    + kl.HOW_TO_SUPPLY.format(name="mnist"),
+                )
+            exp.skip(
+                "prediction for test image 0 (digit, %)",
+                book_line=5612,
+                book_value="7",
+                reason="needs MNIST: " + kl.HOW_TO_SUPPLY.format(name="mnist"),
+            )
             return
-        print(f"  data: {data.source} ({data.name}, {len(data.x_train)} train / {len(data.x_test)} test)")
+        print(
+            f"  data: {data.source} ({data.name}, {len(data.x_train)} train / {len(data.x_test)} test)"
+        )
         ps = [8, 50] if exp.quick else list(MNIST_TABLE)
         epochs = 3 if exp.quick else 40
         n_train = 12000 if exp.quick else len(data.x_train)
@@ -158,34 +195,75 @@ def digits(exp: Experiment) -> None:
         xte, yte = data.x_test.reshape(-1, 784), data.y_test
         results, trained = {}, {}
         for p in ps:
-            model = models.mnist_dense(p, rngs=nnx.Rngs(int(jax.random.randint(exp.key(10, p), (), 0, 2**31 - 1))))
+            model = models.mnist_dense(
+                p, rngs=nnx.Rngs(int(jax.random.randint(exp.key(10, p), (), 0, 2**31 - 1)))
+            )
             t0 = time.perf_counter()
-            hist = kl.fit(model, optax.sgd(0.01), xtr, ytr, epochs=epochs, batch_size=32, loss=kl.categorical,
-                          key=exp.key(11, p), desc=f"p={p}")
+            hist = kl.fit(
+                model,
+                optax.sgd(0.01),
+                xtr,
+                ytr,
+                epochs=epochs,
+                batch_size=32,
+                loss=kl.categorical,
+                key=exp.key(11, p),
+                desc=f"p={p}",
+            )
             test = kl.evaluate(model, xte, yte, loss=kl.categorical)
-            results[p] = {"train_accuracy": hist["accuracy"][-1], "test_accuracy": test["accuracy"],
-                          "test_loss": test["loss"], "seconds": time.perf_counter() - t0, "epochs": epochs,
-                          "train_examples": n_train, "history": hist}
+            results[p] = {
+                "train_accuracy": hist["accuracy"][-1],
+                "test_accuracy": test["accuracy"],
+                "test_loss": test["loss"],
+                "seconds": time.perf_counter() - t0,
+                "epochs": epochs,
+                "train_examples": n_train,
+                "history": hist,
+            }
             trained[p] = model
-            print(f"  p = {p}: train {100 * hist['accuracy'][-1]:.1f}%, test {100 * test['accuracy']:.1f}% "
-                  f"({epochs} epochs, {results[p]['seconds']:.1f} s)")
+            print(
+                f"  p = {p}: train {100 * hist['accuracy'][-1]:.1f}%, test {100 * test['accuracy']:.1f}% "
+                f"({epochs} epochs, {results[p]['seconds']:.1f} s)"
+            )
             _, acc, line = MNIST_TABLE[p]
             name = f"test accuracy (%) p = {p}, {epochs} epochs"
             value = round(100 * test["accuracy"], 2)
             if data.is_mnist and not exp.quick:
-                exp.compare(name, book_line=line, book_value=acc, value=value, tolerance=ACCURACY_TOLERANCE_PCT)
+                exp.compare(
+                    name,
+                    book_line=line,
+                    book_value=acc,
+                    value=value,
+                    tolerance=ACCURACY_TOLERANCE_PCT,
+                )
             else:
-                why = (f"run on {data.name} ({data.source}), not MNIST: another dataset, the value is "
-                       "reported, not compared" if not data.is_mnist else
-                       f"--quick: {epochs} epochs on {n_train} images instead of 40 on 60 000")
+                why = (
+                    f"run on {data.name} ({data.source}), not MNIST: another dataset, the value is "
+                    "reported, not compared"
+                    if not data.is_mnist
+                    else f"--quick: {epochs} epochs on {n_train} images instead of 40 on 60 000"
+                )
                 exp.explain(name, book_line=line, book_value=acc, value=value, reason=why)
-        exp.path("mnist_dense.json").write_text(__import__("json").dumps(
-            {"data": data.source, "dataset": data.name, "results": results}, indent=2))
+        exp.path("mnist_dense.json").write_text(
+            __import__("json").dumps(
+                {"data": data.source, "dataset": data.name, "results": results}, indent=2
+            )
+        )
         # Figures: accuracy against p; the first 10 test images with the p = 8 network.
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        ax.plot(ps, [100 * results[p]["test_accuracy"] for p in ps], "o-", label=f"{data.name} (calculé)")
+        ax.plot(
+            ps,
+            [100 * results[p]["test_accuracy"] for p in ps],
+            "o-",
+            label=f"{data.name} (calculé)",
+        )
         if data.is_mnist:
-            ax.plot(list(MNIST_TABLE), [float(MNIST_TABLE[p][1]) for p in MNIST_TABLE], "s--", label="livre (MNIST)")
+            ax.plot(
+                list(MNIST_TABLE),
+                [float(MNIST_TABLE[p][1]) for p in MNIST_TABLE],
+                "s--",
+                label="livre (MNIST)",
+            )
         ax.set_xlabel("p (neurones par couche)")
         ax.set_ylabel("précision test (%)")
         ax.legend()
@@ -194,32 +272,55 @@ def digits(exp: Experiment) -> None:
         fig, axes = plt.subplots(2, 5, figsize=(12, 5.5))
         for i, ax in enumerate(axes.ravel()):
             ax.imshow(data.x_test[i], cmap="Greys")
-            ax.set_title(f"Attendu {yte[i]} - Prédit {probs[i].argmax()} ({round(100 * probs[i].max())}%)", fontsize=9)
+            ax.set_title(
+                f"Attendu {yte[i]} - Prédit {probs[i].argmax()} ({round(100 * probs[i].max())}%)",
+                fontsize=9,
+            )
             ax.axis("off")
         exp.savefig(fig, "tf2-chiffre-test-result")
         y0 = int(probs[0].argmax())
         if data.is_mnist:
-            exp.compare("prediction for test image 0 (digit)", book_line=5612, book_value="7", value=y0)
+            exp.compare(
+                "prediction for test image 0 (digit)", book_line=5612, book_value="7", value=y0
+            )
         else:
-            exp.explain("prediction for test image 0 (class)", book_line=5612, book_value="7", value=y0,
-                        reason=f"{data.name}: test image 0 is not the book's digit 7 (its label is {yte[0]})")
+            exp.explain(
+                "prediction for test image 0 (class)",
+                book_line=5612,
+                book_value="7",
+                value=y0,
+                reason=f"{data.name}: test image 0 is not the book's digit 7 (its label is {yte[0]})",
+            )
 
 
 def imdb_and_cifar(exp: Experiment) -> None:
     with exp.section("§5 IMDB 1000 → 3 × ReLU(5) → σ"):
         m = nnx.eval_shape(lambda: models.imdb_dense(rngs=nnx.Rngs(0)))
         print(f"  IMDB network: {models.count_params(m)} weights (16 neurons)")
-        exp.skip("test accuracy after 10 epochs (between 80% and 85%)", book_line=6218, book_value="80–85",
-                 reason="IMDB reviews are not available offline: "
-                 "prepare tfds 'imdb_reviews' (tfds.builder('imdb_reviews').download_and_prepare(), "
-                 "needs internet) and pass --data-dir once deepmath_jax.data provides the multi-hot pipeline")
+        exp.skip(
+            "test accuracy after 10 epochs (between 80% and 85%)",
+            book_line=6218,
+            book_value="80–85",
+            reason="IMDB reviews are not available offline: "
+            "prepare tfds 'imdb_reviews' (tfds.builder('imdb_reviews').download_and_prepare(), "
+            "needs internet) and pass --data-dir once deepmath_jax.data provides the multi-hot pipeline",
+        )
     with exp.section("§6 CIFAR-10 3072 → 4 × σ(30) → softmax"):
         m = nnx.eval_shape(lambda: models.cifar_dense(rngs=nnx.Rngs(0)))
-        exp.explain("weights of the network", book_line=6292, book_value="100 000", value=models.count_params(m),
-                    reason="the book rounds: 3072·30+30 + 3·(30·30+30) + 30·10+10 = 95 290 exactly")
-        exp.skip("test accuracy after 50 epochs with adam (under 50%)", book_line=6292, book_value="<50",
-                 reason="CIFAR-10 is not available offline: prepare tfds 'cifar10' "
-                 "(tfds.builder('cifar10').download_and_prepare(), needs internet) and pass --data-dir")
+        exp.explain(
+            "weights of the network",
+            book_line=6292,
+            book_value="100 000",
+            value=models.count_params(m),
+            reason="the book rounds: 3072·30+30 + 3·(30·30+30) + 30·10+10 = 95 290 exactly",
+        )
+        exp.skip(
+            "test accuracy after 50 epochs with adam (under 50%)",
+            book_line=6292,
+            book_value="<50",
+            reason="CIFAR-10 is not available offline: prepare tfds 'cifar10' "
+            "(tfds.builder('cifar10').download_and_prepare(), needs internet) and pass --data-dir",
+        )
 
 
 def run(exp: Experiment) -> None:
