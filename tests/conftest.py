@@ -33,20 +33,23 @@ settings.register_profile(
     deadline=None,
     max_examples=40,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
     "dev",
     deadline=None,
     max_examples=400,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
 def x64():
-    """Run the test with float64 enabled (the book's tables are float64 computations)."""
+    """Run the test with float64 enabled (the book's tables are float64 computations).
+
+    Safe with hypothesis: the switch holds for every example of the test.
+    """
     with jax.enable_x64(True):
         yield
