@@ -59,7 +59,10 @@ def bench(session: nox.Session) -> None:
 
     session.install("-e", ".", "keras>=3", "tensorflow-cpu>=2.16")
     try:
-        session.install("--no-index", "torch==2.13.0", silent=True)
+        # only a local wheel (--no-index): never the CUDA build from the index; then its small
+        # pure-Python dependencies (filelock, sympy, …) from the index
+        session.install("--no-index", "--no-deps", "torch==2.13.0", silent=True)
+        session.install("torch==2.13.0", silent=True)
     except Exception:  # noqa: BLE001 - nox raises its own CommandFailed; PyTorch is optional
         session.log("PyTorch: no local CPU wheel; its column is skipped (install torch's CPU build)")
     found = sorted(Path("benchmarks").glob("bench_*.py"))
