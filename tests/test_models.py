@@ -1,0 +1,214 @@
+"""The book's networks (chapters 10 and 14): weight counts, Keras conventions, the three
+convolution implementations agree (values and gradients), layer outputs, clear errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from deepmath_jax import models
+
+
+@pytest.mark.parametrize("name", sorted(models.BOOK_MODELS))
+def test_book_weight_counts(name):
+    spec = models.BOOK_MODELS[name]
+    model = models.build(name)
+    assert models.count_params(model) == spec.weights
+
+
+def test_mnist_dense_formula():
+    # 785p + p(p+1) + 10(p+1), book table L5617–5624
+    for p in (8, 10, 15, 20, 50):
+        m = models.mnist_dense(p, rngs=nnx.Rngs(0))
+        assert models.count_params(m) == 785 * p + p * (p + 1) + 10 * (p + 1)
+
+
+def test_keras_initialisation_glorot_uniform_and_zero_bias():
+    m = models.mnist_dense(50, rngs=nnx.Rngs(0))
+    first = m.layers[0]
+    limit = np.sqrt(6 / (784 + 50))
+    k = np.asarray(first.kernel[...])
+    assert np.abs(k).max() <= limit
+    assert np.abs(k).max() > 0.9 * limit  # uniform on the whole interval
+    assert abs(k.std() - limit / np.sqrt(3)) < 0.05 * limit  # std of U(−a, a) is a/√3
+    assert np.all(np.asarray(first.bias[...]) == 0)
+    # convolution: fan = k·k·channels
+    c = models.mnist_cnn(rngs=nnx.Rngs(0)).layers[1]
+    assert np.abs(np.asarray(c.kernel[...])).max() <= np.sqrt(6 / (9 * 32 + 9 * 16))
+
+
+def test_same_seed_same_weights_and_flax_init_differs():
+    a = nnx.state(models.build("mnist_cnn", seed=3), nnx.Param)
+    b = nnx.state(models.build("mnist_cnn", seed=3), nnx.Param)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+    f = models.mnist_dense(8, init="flax", rngs=nnx.Rngs(0)).layers[0].kernel[...]
+    k = models.mnist_dense(8, rngs=nnx.Rngs(0)).layers[0].kernel[...]
+    assert not np.allclose(f, k)
+
+
+def test_outputs_are_keras_outputs_and_logits_before_activation():
+    m = models.mnist_dense(8, rngs=nnx.Rngs(0))
+    x = jax.random.uniform(jax.random.key(1), (5, 784))
+    probs = m(x)
+    np.testing.assert_allclose(probs.sum(axis=1), np.ones(5), rtol=1e-6)
+    np.testing.assert_allclose(probs, jax.nn.softmax(m.logits(x)), rtol=1e-5, atol=1e-7)
+    assert m.output_activation == "softmax"
+    imdb = models.imdb_dense(rngs=nnx.Rngs(0))
+    xi = (jax.random.uniform(jax.random.key(2), (4, 1000)) < 0.1).astype(jnp.float32)
+    np.testing.assert_allclose(imdb(xi), jax.nn.sigmoid(imdb.logits(xi)), rtol=1e-6)
+
+
+def test_dense_network_by_hand():
+    m = models.function_2d(rngs=nnx.Rngs(0))
+    x = jnp.array([[0.5, -1.0], [2.0, 3.0]])
+    h = x
+    for layer in m.layers:
+        h = layer.kernel[...].T @ h.T
+        h = h.T + layer.bias[...][None, :]
+        h = jnp.maximum(h, 0) if layer.activation == "relu" else h
+    np.testing.assert_allclose(m(x), h, rtol=1e-6)
+
+
+def test_features_are_each_layer_output():
+    m = models.viz_cnn(rngs=nnx.Rngs(0))
+    x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1))
+    feats = m.features(x)
+    assert [f.shape for f in feats] == [
+        (2, 28, 28, 16),
+        (2, 28, 28, 16),
+        (2, 14, 14, 16),
+        (2, 3136),
+        (2, 10),
+    ]
+    np.testing.assert_allclose(feats[-1], m(x), rtol=1e-6)
+    np.testing.assert_array_equal(feats[2], models.max_pool_2x2(feats[1]))
+    assert np.all(np.asarray(feats[0]) >= 0)  # ReLU
+
+
+def _conv_reference(x, k):
+    """Correlation 'same' by the definition, in float64 numpy."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(k, np.float64)
+    b, h, w, _ = x.shape
+    n = k.shape[0]
+    p = n // 2
+    xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    out = np.zeros((b, h, w, k.shape[3]))
+    for i in range(n):
+        for j in range(n):
+            out += np.einsum("bhwc,co->bhwo", xp[:, i : i + h, j : j + w, :], k[i, j])
+    return out
+
+
+@pytest.mark.parametrize("cin,cout,k", [(1, 4, 3), (3, 5, 3), (2, 3, 5)])
+def test_three_convolutions_agree_with_the_definition(cin, cout, k):
+    kx, kk = jax.random.split(jax.random.key(cin * 10 + k))
+    x = jax.random.normal(kx, (2, 7, 6, cin))
+    w = jax.random.normal(kk, (k, k, cin, cout))
+    ref = _conv_reference(x, w)
+    for impl in ("fast", "xla", "im2col"):
+        np.testing.assert_allclose(models.conv2d_same(x, w, impl=impl), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cin", [1, 4])
+def test_hand_written_convolution_gradient_equals_jax(cin):
+    kx, kk, kg = jax.random.split(jax.random.key(cin), 3)
+    x = jax.random.normal(kx, (3, 6, 5, cin))
+    w = jax.random.normal(kk, (3, 3, cin, 2))
+    g = jax.random.normal(kg, (3, 6, 5, 2))
+
+    def loss(impl):
+        return lambda x, w: jnp.sum(models.conv2d_same(x, w, impl=impl) * g)
+
+    gx, gw = jax.jit(jax.grad(loss("fast"), argnums=(0, 1)))(x, w)
+    rx, rw = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, w)
+    ix, iw = jax.jit(jax.grad(loss("im2col"), argnums=(0, 1)))(x, w)
+    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gw, rw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(iw, rw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ix, rx, rtol=1e-4, atol=1e-4)
+
+
+def test_kernel_gradient_by_definition():
+    # dW[i,j,c,o] = Σ x̃[b,h+i,w+j,c] g[b,h,w,o]: the book's "each input contributes in
+    # proportion to its value" (L7009–7011)
+    x = np.arange(2 * 4 * 4 * 2, dtype=np.float32).reshape(2, 4, 4, 2) / 10
+    g = np.ones((2, 4, 4, 3), np.float32)
+    dw = models._kernel_grad(jnp.asarray(x), jnp.asarray(g), 3)
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    ref = np.stack(
+        [
+            np.stack([xp[:, i : i + 4, j : j + 4, :].sum(axis=(0, 1, 2)) for j in range(3)])
+            for i in range(3)
+        ]
+    )
+    np.testing.assert_allclose(dw, np.repeat(ref[..., None], 3, axis=-1), rtol=1e-5)
+
+
+def test_models_with_each_conv_impl_agree():
+    x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1))
+    fast = models.mnist_cnn(impl="fast", rngs=nnx.Rngs(0))
+    xla = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
+    np.testing.assert_allclose(fast(x), xla(x), rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_drops_odd_edge_like_keras():
+    x = jnp.arange(2 * 5 * 5 * 1, dtype=jnp.float32).reshape(2, 5, 5, 1)
+    y = models.max_pool_2x2(x)
+    assert y.shape == (2, 2, 2, 1)
+    assert float(y[0, 0, 0, 0]) == 6.0  # max of [[0,1],[5,6]]
+
+
+def test_dropout_only_in_training_mode():
+    m = models.cats_dogs_cnn(size=16, rngs=nnx.Rngs(0))
+    x = jax.random.uniform(jax.random.key(0), (2, 16, 16, 3))
+    np.testing.assert_array_equal(m(x), m(x))  # evaluation: deterministic
+    m.train()
+    a, b = m.features(x)[2], m.features(x)[2]
+    assert float(jnp.mean(a == 0)) > 0.3 and not np.array_equal(a, b)
+    m.eval()
+    assert float(jnp.mean(m.features(x)[2] == 0)) < float(jnp.mean(a == 0))
+
+
+def test_cifar_without_pooling_and_summary():
+    m = models.build("cifar_cnn_nopool")
+    assert models.count_params(m) == 767_946
+    text = models.build("mnist_cnn").summary()
+    assert "130,394" in text and "(28, 28, 32)" in text
+
+
+def test_errors_are_clear():
+    m = models.mnist_dense(8, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 784\)"):
+        m(jnp.zeros((3, 28, 28)))
+    with pytest.raises(ValueError, match="unknown book model"):
+        models.build("resnet")
+    with pytest.raises(ValueError, match="unknown activation"):
+        models.Dense(2, 3, "swish", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="input channels"):
+        models.conv2d_same(jnp.zeros((1, 5, 5, 2)), jnp.zeros((3, 3, 1, 4)))
+    with pytest.raises(ValueError, match="k odd"):
+        models.conv2d_same(jnp.zeros((1, 5, 5, 1)), jnp.zeros((2, 2, 1, 4)))
+    with pytest.raises(ValueError, match="impl must be"):
+        models.conv2d_same(jnp.zeros((1, 5, 5, 1)), jnp.zeros((3, 3, 1, 4)), impl="fft")
+    with pytest.raises(ValueError, match="init must be"):
+        models.mnist_dense(8, init="he", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="p must be"):
+        models.mnist_dense(0, rngs=nnx.Rngs(0))
+
+
+def test_initialisers_have_the_stated_laws():
+    k = models.glorot_uniform(jax.random.key(0), (3, 3, 32, 64))
+    a = np.sqrt(6 / (9 * 32 + 9 * 64))
+    assert k.shape == (3, 3, 32, 64) and k.dtype == jnp.float32
+    assert np.abs(np.asarray(k)).max() <= a and abs(float(k.std()) - a / np.sqrt(3)) < 0.03 * a
+    n = models.lecun_normal(jax.random.key(1), (400, 300))
+    assert abs(float(n.std()) - np.sqrt(1 / 400)) < 0.02 * np.sqrt(1 / 400)
+    assert float(jnp.abs(n).max()) <= 2 * np.sqrt(1 / 400) / 0.8796256610342398 + 1e-6
+    # same key → same draw; another key → another draw
+    np.testing.assert_array_equal(k, models.glorot_uniform(jax.random.key(0), (3, 3, 32, 64)))
+    assert not np.allclose(k, models.glorot_uniform(jax.random.key(2), (3, 3, 32, 64)))
