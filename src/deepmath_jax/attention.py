@@ -88,7 +88,7 @@ def attention_head_factored(
     K = x.shape[1]
     read = tensor_action(jnp.eye(K), jnp.asarray(w_v), x)  # W_V x ∈ M_{r,K}
     attend = tensor_action(A, jnp.eye(r), read)  # (W_V x) Aᵀ
-    return jnp.asarray(w_o) @ attend  # (I ⊗ W_O): acts on columns' coordinates
+    return tensor_action(jnp.eye(K), jnp.asarray(w_o), attend)  # W_O (W_V x Aᵀ)
 
 
 def multi_head(x: ArrayLike, heads: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike]], *, causal: bool = False) -> Array:

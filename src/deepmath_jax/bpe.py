@@ -315,3 +315,44 @@ def token_strings(encoding, ids: Sequence[int]) -> list[str]:
         if not 0 <= int(i) < n:
             raise ValueError(f"unknown token id {i}: GPT-2 ids are in [0, {n})")
     return [display_token(encoding.decode_single_token_bytes(int(i))) for i in ids]
+
+
+# ------------------------------------------------------------------------------------------------
+# Characters as tokens (the smallest vocabulary: caractère ≼ token ≼ mot, L8670)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CharVocab:
+    """Every distinct character of a corpus is a token (ids 0-based, in sorted order)."""
+
+    chars: tuple[str, ...]
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        if not text:
+            raise ValueError("empty corpus: no character to build a vocabulary from")
+        return cls(tuple(sorted(set(text))))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ids", {c: i for i, c in enumerate(self.chars)})
+
+    @property
+    def size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        ids = self._ids  # type: ignore[attr-defined]
+        unknown = sorted(set(text) - set(ids))
+        if unknown:
+            raise ValueError(f"characters {unknown[:5]} are not in the vocabulary of {self.size} characters")
+        return [ids[c] for c in text]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        n = self.size
+        out = []
+        for i in ids:
+            if not 0 <= int(i) < n:
+                raise ValueError(f"unknown token id {i}: ids are in [0, {n})")
+            out.append(self.chars[int(i)])
+        return "".join(out)

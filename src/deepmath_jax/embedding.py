@@ -63,6 +63,7 @@ def euclidean_distance(x: ArrayLike, y: ArrayLike) -> Array:
     x, y = _vec(x, "x"), _vec(y, "y")
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(f"x and y must have the same dimension, got {x.shape} and {y.shape}")
+    x, y = jnp.broadcast_arrays(x, y)  # explicit: one vector against a stack of vectors
     return jnp.sqrt(jnp.sum((x - y) ** 2, axis=-1))
 
 
@@ -74,6 +75,7 @@ def cosine_similarity(x: ArrayLike, y: ArrayLike) -> Array:
     x, y = _vec(x, "x"), _vec(y, "y")
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(f"x and y must have the same dimension, got {x.shape} and {y.shape}")
+    x, y = jnp.broadcast_arrays(x, y)
     nx, ny = jnp.linalg.norm(x, axis=-1), jnp.linalg.norm(y, axis=-1)
     if not isinstance(nx, jax.core.Tracer) and (bool(jnp.any(nx == 0)) or bool(jnp.any(ny == 0))):
         raise ValueError("the cosine similarity of a zero vector is undefined (it has no direction)")
@@ -85,7 +87,7 @@ def cosine_to_all(table: ArrayLike, v: ArrayLike) -> Array:
     table, v = jnp.asarray(table), jnp.asarray(v)
     if table.ndim != 2 or v.shape != (table.shape[1],):
         raise ValueError(f"need a table (N, n) and a vector (n,), got {table.shape} and {v.shape}")
-    return (table @ v) / (jnp.linalg.norm(table, axis=1) * jnp.linalg.norm(v))
+    return (table @ v) / (jnp.linalg.norm(table, axis=1) * jnp.linalg.norm(v)[None])
 
 
 def nearest(table: ArrayLike, v: ArrayLike, k: int = 10, *, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
@@ -117,12 +119,14 @@ def project_on_line(x: ArrayLike, u: ArrayLike) -> Array:
     ``u`` is normalised first (the book: "que l'on peut rendre unitaire si besoin", L8968).
     """
     x, u = jnp.asarray(x), _unit(u)
+    x, u = jnp.broadcast_arrays(x, u)
     return jnp.sum(x * u, axis=-1, keepdims=True) * u
 
 
 def line_coordinate(x: ArrayLike, u: ArrayLike) -> Array:
     """π(x) = ⟨x|u⟩ for the unit vector along u (L8950)."""
-    return jnp.sum(jnp.asarray(x) * _unit(u), axis=-1)
+    x, u = jnp.broadcast_arrays(jnp.asarray(x), _unit(u))
+    return jnp.sum(x * u, axis=-1)
 
 
 def _unit(u: ArrayLike) -> Array:
@@ -166,7 +170,7 @@ def pca(X: ArrayLike, k: int = 2) -> tuple[Array, Array, Array]:
     Returns (scores (m, k), components (k, n) as rows, eigenvalues (k,) in decreasing order).
     """
     X = _data(X, k)
-    XX = X - X.mean(axis=0)
+    XX = X - X.mean(axis=0, keepdims=True)
     C = XX.T @ XX / (X.shape[0] - 1)
     d, u = jnp.linalg.eigh(C)
     idx = jnp.argsort(d)[::-1][:k]
@@ -177,7 +181,7 @@ def pca(X: ArrayLike, k: int = 2) -> tuple[Array, Array, Array]:
 def pca_svd(X: ArrayLike, k: int = 2) -> tuple[Array, Array, Array]:
     """PCA from the SVD of the centred data (library route): XX = U S Vᵀ, λ = S²/(m − 1)."""
     X = _data(X, k)
-    XX = X - X.mean(axis=0)
+    XX = X - X.mean(axis=0, keepdims=True)
     _, s, vt = jnp.linalg.svd(XX, full_matrices=False)
     return XX @ vt[:k].T, vt[:k], s[:k] ** 2 / (X.shape[0] - 1)
 
@@ -185,7 +189,7 @@ def pca_svd(X: ArrayLike, k: int = 2) -> tuple[Array, Array, Array]:
 def pca_power_iteration(X: ArrayLike, k: int = 2, *, iterations: int = 500, key: Array | None = None) -> tuple[Array, Array, Array]:
     """Hand-written PCA: power iteration on the covariance, then deflation C ← C − λ u uᵀ."""
     X = _data(X, k)
-    XX = X - X.mean(axis=0)
+    XX = X - X.mean(axis=0, keepdims=True)
     C = XX.T @ XX / (X.shape[0] - 1)
     key = jax.random.key(0) if key is None else key
     comps, vals = [], []

@@ -179,20 +179,21 @@ def filter_top_k(logits: Array, top_k: int | None) -> Array:
     return jnp.where(logits < kth, -jnp.inf, logits)
 
 
+def _logits_at_position(graphdef: nnx.GraphDef, state: nnx.State, window: Array, pos: Array) -> Array:
+    logits = nnx.merge(graphdef, state)(window)  # (1, K, N)
+    return jax.lax.dynamic_index_in_dim(logits[0], pos, keepdims=False)
+
+
+_logits_at = jax.jit(_logits_at_position, static_argnums=0)  # one compilation per architecture
+
+
 def _last_logits_fn(model: GPT):
-    """A jitted (ids padded to the context, position) → logits at that position.
+    """(ids padded to the context, position) → logits at that position, jitted.
 
     Right-padding never changes earlier positions (the mask is causal), so one compilation
     serves every prompt length."""
     graphdef, state = nnx.split(model)
-
-    @jax.jit
-    def f(state: nnx.State, window: Array, pos: Array) -> Array:
-        m = nnx.merge(graphdef, state)
-        logits = m(window)  # (1, K, N)
-        return jax.lax.dynamic_index_in_dim(logits[0], pos, keepdims=False)
-
-    return lambda window, pos: f(state, window, pos)
+    return lambda window, pos: _logits_at(graphdef, state, window, pos)
 
 
 def next_token_probabilities(model: GPT, ids: ArrayLike, *, temperature: float = 1.0) -> Array:
@@ -241,3 +242,14 @@ def generate(
             key, sub = jax.random.split(key)
             out.append(int(jax.random.categorical(sub, filter_top_k(logits / temperature, top_k))))
     return out
+
+
+def make_windows(tokens: ArrayLike, block_size: int, num_windows: int, key: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Training pairs for next-token prediction: x = tokens[s : s + T], y = tokens[s + 1 : s + T + 1]
+    at ``num_windows`` random starts s (drawn with ``key``). Shapes (num_windows, T), int32."""
+    t = np.asarray(tokens, dtype=np.int32)
+    if t.ndim != 1 or t.size < block_size + 1:
+        raise ValueError(f"need a 1-D token sequence longer than block_size = {block_size}, got shape {t.shape}")
+    starts = np.asarray(jax.random.randint(key, (num_windows,), 0, t.size - block_size))
+    idx = starts[:, None] + np.arange(block_size)[None, :]
+    return t[idx], t[idx + 1]

@@ -125,7 +125,7 @@ def load_gpt2(path: str | os.PathLike[str], *, config: GPTConfig | None = None) 
                 f"tensor {name!r} of {weights_file.name} has shape {tuple(t.shape)}, but the configuration "
                 f"{config} needs {expected}"
             )
-        p.value = jnp.asarray(t, dtype=jnp.float32)
+        p.set_value(jnp.asarray(t, dtype=jnp.float32))
     if "lm_head.weight" in tensors and not np.array_equal(tensors["lm_head.weight"], tensors["wte.weight"]):
         raise ValueError("lm_head.weight differs from wte.weight: only GPT-2's tied unembedding is supported")
     return model
@@ -139,7 +139,7 @@ def save_gpt2(model: GPT, folder: str | os.PathLike[str]) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     c = model.config
-    tensors = {f"transformer.{name}": np.asarray(_param(model, where).value, dtype=np.float32)
+    tensors = {f"transformer.{name}": np.asarray(_param(model, where).get_value(), dtype=np.float32)
                for name, where in _mapping(c).items()}
     save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
     config = {

@@ -1,7 +1,8 @@
 """Tensor and Kronecker products — chapter 18 *ChatGPT partie 2* (ChatGPT part 2), §5
 *Produit tensoriel* (Tensor product), book lines 9504–9602.
 
-- The action of A ⊗ B on M ∈ M_{n,p} (A ∈ M_{p,p}, B ∈ M_{n,n}): (A ⊗ B)M = B M Aᵀ (L9516),
+- The action of A ⊗ B on M ∈ M_{n,p} (A ∈ M_{p,p}, B ∈ M_{n,n}; B may also be rectangular
+  M_{m,n}): (A ⊗ B)M = B M Aᵀ (L9516),
   column by column C'_j = Σ_i a_{ji} B C_i (formula (†), L9520).
 - The Kronecker product A ⊗ B = [a_ij B] ∈ M_{np,np} (L9576–9580) and vec(M), the columns of M
   stacked (column-major, L9582–9586): (A ⊗ B) vec(M) = vec(B M Aᵀ) (L9588).
@@ -16,10 +17,12 @@ from jax.typing import ArrayLike
 
 
 def _shapes(A: Array, B: Array, M: Array) -> None:
-    if A.ndim != 2 or A.shape[0] != A.shape[1] or B.ndim != 2 or B.shape[0] != B.shape[1]:
-        raise ValueError(f"A and B must be square matrices, got {A.shape} and {B.shape}")
-    if M.shape != (B.shape[0], A.shape[0]):
-        raise ValueError(f"M must be (n, p) = ({B.shape[0]}, {A.shape[0]}) for A {A.shape} and B {B.shape}, got {M.shape}")
+    # The book takes B square; a rectangular B ∈ M_{m,n} (M_{n,p} → M_{m,p}) is what the
+    # attention's "lecture" I ⊗ W_V and "écriture" I ⊗ W_O need (L9727).
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or B.ndim != 2:
+        raise ValueError(f"A must be a square matrix and B a matrix, got {A.shape} and {B.shape}")
+    if M.shape != (B.shape[1], A.shape[0]):
+        raise ValueError(f"M must be (n, p) = ({B.shape[1]}, {A.shape[0]}) for A {A.shape} and B {B.shape}, got {M.shape}")
 
 
 def tensor_action(A: ArrayLike, B: ArrayLike, M: ArrayLike) -> Array:
