@@ -24,7 +24,13 @@ from deepmath_jax.gpt import (
     make_windows,
     next_token_probabilities,
 )
-from deepmath_jax.gpt2_checkpoint import CheckpointNotFoundError, find_gpt2_dir, load_config, load_gpt2, save_gpt2
+from deepmath_jax.gpt2_checkpoint import (
+    CheckpointNotFoundError,
+    find_gpt2_dir,
+    load_config,
+    load_gpt2,
+    save_gpt2,
+)
 
 TINY = Path(__file__).parent / "data" / "gpt2-tiny"
 

@@ -23,9 +23,21 @@ from deepmath_jax.attention import (
     multi_head,
     multi_head_block_form,
 )
-from deepmath_jax.positions import block_rotation, digits, frequencies, position_vectors, position_vectors_loops, rotation
+from deepmath_jax.positions import (
+    block_rotation,
+    digits,
+    frequencies,
+    position_vectors,
+    position_vectors_loops,
+    rotation,
+)
 from deepmath_jax.tensor_product import kronecker, tensor_action, tensor_action_columns, unvec, vec
-from deepmath_jax.unembedding import bypass_matrices, min_norm_matrix, min_norm_solution, residual_stream
+from deepmath_jax.unembedding import (
+    bypass_matrices,
+    min_norm_matrix,
+    min_norm_solution,
+    residual_stream,
+)
 
 small = st.floats(-3, 3, allow_nan=False)
 

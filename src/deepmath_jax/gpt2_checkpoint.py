@@ -150,3 +150,26 @@ def save_gpt2(model: GPT, folder: str | os.PathLike[str]) -> Path:
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     return folder
+
+
+def top_next_tokens(model: GPT, encoding, text: str, k: int = 5) -> list[tuple[int, str, float]]:
+    """The k most probable next tokens after ``text`` as (id, token as the book prints it,
+    probability) — the book's tables of L8411–8423 and L9250–9265."""
+    from deepmath_jax.bpe import display_token
+    from deepmath_jax.gpt import next_token_probabilities
+
+    ids = encoding.encode(text)
+    p = np.asarray(next_token_probabilities(model, ids), dtype=np.float64)
+    top = np.argsort(-p, kind="stable")[:k]
+    return [(int(i), display_token(encoding.decode_single_token_bytes(int(i))), float(p[i])) for i in top]
+
+
+def load_gpt2_with_tokenizer(path: str | os.PathLike[str] | None = None, vocab_dir: str | os.PathLike[str] | None = None):
+    """(model, tiktoken encoding) from a GPT-2 folder (``path`` or ``$DEEPMATH_GPT2_DIR``); the
+    tokenizer files come from ``vocab_dir`` or the same folder (vocab.json + merges.txt).
+    Raises :class:`CheckpointNotFoundError` / ``TokenizerNotFoundError`` saying what is missing."""
+    from deepmath_jax.bpe import gpt2_encoding
+
+    folder = find_gpt2_dir(path)
+    encoding = gpt2_encoding(vocab_dir if vocab_dir is not None else folder)
+    return load_gpt2(folder), encoding
