@@ -48,6 +48,7 @@ from deepmath_jax.embedding import (
     line_coordinate,
     nearest,
     pca,
+    project_on_basis,
     top_words,
 )
 from deepmath_jax.experiment import Chapter, Experiment, run_chapter
@@ -528,6 +529,19 @@ def cooccurrence(exp: Experiment, sentences_cased: list[list[str]], corpus: C.Co
         ax.legend()
         ax.set_title(f"Embedding learned by next-word prediction ({corpus.name}, N = {N}, n = 50): PCA 2D")
         exp.savefig(fig, "plongement-mots-1")
+        # Projection on the plane of the canonical f_1, f_3 (L8990–8996): coordinates 0 and 2.
+        f13 = np.eye(E.shape[1])[[0, 2]]
+        pts = np.asarray(project_on_basis(E[[idx[w] for w in words]], f13))
+        fig, ax = plt.subplots(figsize=(8, 6))
+        k = 0
+        for g, ws in groups.items():
+            ax.scatter(*pts[k : k + len(ws)].T, label=g)
+            for w, p in zip(ws, pts[k : k + len(ws)], strict=True):
+                ax.annotate(w, p)
+            k += len(ws)
+        ax.legend()
+        ax.set_title("π(x) = (⟨x|f_1⟩, ⟨x|f_3⟩): a plane chosen by hand separates less than PCA")
+        exp.savefig(fig, "projection-plan")
         # Projection on the line u = v_man − v_day (the book uses v_animal − v_city with BERT, L8962–8977).
         if "man" in idx and "day" in idx:
             u = E[idx["man"]] - E[idx["day"]]

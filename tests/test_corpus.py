@@ -77,6 +77,23 @@ def test_temperature_weights_are_softmax_of_frequencies():
     assert float(temperature_weights([2, 5, 25, 3, 14, 4], 0.1)[2]) == pytest.approx(0.8359, abs=1e-4)
 
 
+@given(st.lists(st.integers(1, 1000), min_size=2, max_size=6), st.floats(0.01, 5), st.floats(0.01, 5))
+def test_temperature_weight_identities(x64, counts, t1, t2):
+    w1 = np.asarray(temperature_weights(counts, t1))
+    assert w1.sum() == pytest.approx(1) and np.all(w1 > 0)
+    # order-preserving: a more frequent successor never gets a smaller weight
+    c = np.array(counts)
+    assert np.all((c[:, None] > c[None, :]) <= (w1[:, None] >= w1[None, :]))
+    # entropy is non-decreasing in T
+    lo, hi = sorted((t1, t2))
+    H = [float(-(w * np.log(w)).sum()) for w in (np.asarray(temperature_weights(counts, T)) for T in (lo, hi))]
+    assert H[0] <= H[1] + 1e-12
+    # T → 0: the most frequent; T → ∞: uniform
+    if (c == c.max()).sum() == 1:
+        assert float(temperature_weights(counts, 1e-4)[int(np.argmax(c))]) == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(temperature_weights(counts, 1e6), np.full(len(c), 1 / len(c)), atol=1e-6)
+
+
 @given(st.lists(st.floats(0.01, 10), min_size=2, max_size=5))
 def test_weighted_choice_matches_cumulative_rule(weights):
     key = jax.random.key(7)
@@ -125,6 +142,11 @@ def test_bad_inputs():
         load_text_file("/nonexistent/corpus.txt")
     with pytest.raises(CorpusNotFoundError, match="apt-get install -y fortunes"):
         load_fortunes("/nonexistent")
+
+
+def test_tiny_shakespeare_offline_message(tmp_path):
+    with pytest.raises(CorpusNotFoundError, match="tiny_shakespeare"):
+        load_corpus("tiny_shakespeare", data_dir=tmp_path, download=False)
 
 
 def test_local_file_corpus(tmp_path):
