@@ -353,7 +353,7 @@ def vectors(exp: Experiment, gpt2, reason: str) -> None:
         exp.skip("S_cos(_dog, _cat)", book_line=8872, book_value="0.55", reason=reason)
         exp.skip("nearest tokens to _dog", book_line=8873, book_value=nearest_book, reason=reason)
         exp.skip("S_cos(_dog, _dogs)", book_line=8873, book_value="0.79", reason=reason)
-        exp.skip("least similar token to _dog", book_line=8874, book_value="_Stephenson 0.08", reason=reason)
+        exp.skip("least similar token to _dog", book_line=8874, book_value=["_Stephenson", "0.08"], reason=reason)
     else:
         model, enc = gpt2
         wte = np.asarray(model.wte.embedding[...])
@@ -363,10 +363,11 @@ def vectors(exp: Experiment, gpt2, reason: str) -> None:
         exp.compare("S_cos(_dog, _cat)", book_line=8872, book_value="0.55", value=float(cosine_similarity(wte[dog], wte[cat])))
         near = nearest(wte, wte[dog], 10, exclude=[dog])
         exp.compare("nearest tokens to _dog", book_line=8873, book_value=nearest_book, value=token_strings(enc, [i for i, _ in near[:9]]))
-        exp.compare("S_cos(_dog, _dogs)", book_line=8873, book_value="0.79", value=near[0][1])
+        dogs = enc.encode(" dogs")[0]
+        exp.compare("S_cos(_dog, _dogs)", book_line=8873, book_value="0.79", value=float(cosine_similarity(wte[dog], wte[dogs])))
         s = np.asarray(cosine_to_all(wte, wte[dog]))
         worst = int(np.argmin(s))
-        exp.compare("least similar token to _dog", book_line=8874, book_value="_Stephenson", value=token_strings(enc, [worst])[0])
+        exp.compare("least similar token to _dog", book_line=8874, book_value=["_Stephenson", "0.08"], value=[token_strings(enc, [worst])[0], float(s[worst])])
 
 
 # ------------------------------------------------------------------------------------------------
