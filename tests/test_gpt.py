@@ -141,3 +141,24 @@ def test_bad_inputs(tiny, tmp_path):
         CharVocab.from_text("abc").encode("abd")
     with pytest.raises(ValueError, match="unknown token id 3"):
         CharVocab.from_text("abc").decode([3])
+
+
+def test_attention_module_is_the_books_multi_head_formula():
+    """CausalSelfAttention (rows, all heads at once) = Σ_j h_j(x) of the book (columns, L9707–9760)."""
+    from deepmath_jax.attention import attention_head
+    from deepmath_jax.gpt import CausalSelfAttention
+
+    cfg = GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=6)
+    attn = CausalSelfAttention(cfg, rngs=nnx.Rngs(3))
+    attn.c_attn.bias[...] = jnp.zeros_like(attn.c_attn.bias[...])  # the book's heads have no bias
+    attn.c_proj.bias[...] = jnp.zeros_like(attn.c_proj.bias[...])
+    x = jax.random.normal(jax.random.key(0), (1, 5, 6))  # one sentence of K = 5 tokens
+    y, weights = attn(x)
+    W, P, r = attn.c_attn.kernel[...], attn.c_proj.kernel[...], 3
+    book = 0
+    for j in range(2):
+        wq, wk, wv = (W[:, s * 6 + j * r : s * 6 + (j + 1) * r].T for s in range(3))  # (r, n)
+        wo = P[j * r : (j + 1) * r, :].T  # (n, r)
+        book = book + attention_head(x[0].T, wq, wk, wv, wo, causal=True)  # (n, K)
+    np.testing.assert_allclose(y[0].T, book, atol=1e-5)
+    np.testing.assert_allclose(weights[0], jnp.tril(weights[0]), atol=0)
