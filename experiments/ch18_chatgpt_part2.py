@@ -133,7 +133,7 @@ def unembedding(exp: Experiment, gpt2, reason: str, corpus: C.Corpus) -> None:
 
     def loss(model, x, y):
         logits = model(x)
-        return optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y).mean(), {}
+        return optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y), {}
 
     epochs = 2 if exp.quick else 10
     hist = train.fit(model, optax.adam(3e-3), (pairs[:, 0], pairs[:, 1]), epochs=epochs, batch_size=256, loss=loss, metrics=(), key=exp.key(1))

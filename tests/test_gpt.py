@@ -93,7 +93,7 @@ def test_training_steps_reduce_the_loss():
 
     @nnx.jit
     def step(model, opt, x, y):
-        (loss, _), grads = nnx.value_and_grad(lm_loss, has_aux=True)(model, x, y)
+        (loss, _), grads = nnx.value_and_grad(lambda m, x, y: jax.tree.map(jnp.mean, lm_loss(m, x, y)), has_aux=True)(model, x, y)
         opt.update(model, grads)
         return loss
 

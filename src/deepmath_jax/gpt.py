@@ -159,13 +159,14 @@ def count_parameters(config: GPTConfig) -> int:
 
 
 def lm_loss(model: GPT, x: Array, y: Array) -> tuple[Array, dict[str, Array]]:
-    """Mean cross-entropy of the next token: x, y of shape (B, T), y = x shifted by one."""
+    """Cross-entropy of the next token, per sequence: x, y of shape (B, T), y = x shifted by
+    one → (loss (B,), {"accuracy": (B,)}), each averaged over the T positions (the engine's
+    per-example form; take ``.mean()`` for the batch loss)."""
     logits = model(x)
     logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    nll = -jnp.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
-    loss = jnp.mean(nll)
-    accuracy = jnp.mean(jnp.argmax(logits, -1) == y)
-    return loss, {"accuracy": accuracy}
+    nll = -jnp.take_along_axis(logp, y[..., None], axis=-1)[..., 0]  # (B, T)
+    accuracy = jnp.mean(jnp.argmax(logits, -1) == y, axis=-1)
+    return jnp.mean(nll, axis=-1), {"accuracy": accuracy}
 
 
 def filter_top_k(logits: Array, top_k: int | None) -> Array:
