@@ -162,3 +162,20 @@ def test_attention_module_is_the_books_multi_head_formula():
         book = book + attention_head(x[0].T, wq, wk, wv, wo, causal=True)  # (n, K)
     np.testing.assert_allclose(y[0].T, book, atol=1e-5)
     np.testing.assert_allclose(weights[0], jnp.tril(weights[0]), atol=0)
+
+
+def test_tiny_gpt_trains_with_the_engine(tmp_path):
+    """A few steps of the training engine (progress bar, Orbax checkpoints) on characters."""
+    train = pytest.importorskip("deepmath_jax.train", reason="the training engine is not merged yet")
+    text = "to be or not to be, that is the question. " * 20
+    vocab = CharVocab.from_text(text)
+    x, y = make_windows(vocab.encode(text), 16, 64, jax.random.key(0))
+    xv, yv = make_windows(vocab.encode(text), 16, 32, jax.random.key(1))
+    model = GPT(GPTConfig(vocab_size=vocab.size, block_size=16, n_layer=1, n_head=2, n_embd=16), rngs=nnx.Rngs(0))
+    hist = train.fit(model, optax.adam(1e-2), (x, y), epochs=4, batch_size=16, loss=lm_loss, metrics=(),
+                     validation=(xv, yv), key=jax.random.key(2), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    h = hist.as_dict()
+    assert len(h["loss"]) == 4 and h["loss"][-1] < 0.8 * h["loss"][0] and h["val_loss"][-1] < h["val_loss"][0]
+    assert any((tmp_path / "ckpt").iterdir())
+    out = generate(model, vocab.encode("to be"), 10, key=jax.random.key(3), temperature=0.8, top_k=5)
+    assert len(vocab.decode(out)) == 15
