@@ -28,7 +28,7 @@ from jax.typing import ArrayLike
 def heaviside(x: ArrayLike) -> Array:
     """H(x) = 1 if x ≥ 0 else 0, with H(0) = 1 (book L753–775)."""
     x = jnp.asarray(x)
-    return jnp.where(x >= 0, 1.0, 0.0).astype(jnp.result_type(x, jnp.float32))
+    return jnp.where(x >= 0, 1.0, 0.0).astype(jnp.result_type(x, float))
 
 
 def keras_heaviside(x: ArrayLike) -> Array:
@@ -78,11 +78,11 @@ def identity(x: ArrayLike) -> Array:
 
 
 def _one(x: ArrayLike) -> Array:
-    return jnp.ones_like(jnp.asarray(x, dtype=jnp.result_type(x, jnp.float32)))
+    return jnp.ones_like(jnp.asarray(x, dtype=jnp.result_type(x, float)))
 
 
 def _zero(x: ArrayLike) -> Array:
-    return jnp.zeros_like(jnp.asarray(x, dtype=jnp.result_type(x, jnp.float32)))
+    return jnp.zeros_like(jnp.asarray(x, dtype=jnp.result_type(x, float)))
 
 
 class Activation(NamedTuple):
