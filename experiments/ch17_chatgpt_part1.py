@@ -6,8 +6,9 @@ example, BPE trained on the corpus, GPT-2's tokenizer when its files are here), 
 (cosine, projections, PCA, the curse of dimensionality, an embedding from a digit classifier and
 one learned by next-word prediction) — and, with GPT-2's weights, the book's GPT-2 numbers.
 
-Options: ``--corpus PATH|tiny_shakespeare|fortunes|auto`` (auto: tiny_shakespeare if prepared or
-``--download``, else the Debian package ``fortunes``), ``--gpt2 DIR`` (Hugging Face GPT-2 folder,
+Options: ``--corpus PATH|tiny_shakespeare|fortunes|python_docs|auto`` (auto: tiny_shakespeare if
+prepared or ``--download``, else the Debian package ``fortunes``, else Python's reference topics),
+``--gpt2 DIR`` (Hugging Face GPT-2 folder,
 or ``$DEEPMATH_GPT2_DIR``), ``--gpt2-vocab DIR`` (encoder.json + vocab.bpe), ``--download``.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import json
 import os
 import sys
@@ -72,7 +72,7 @@ FASHION_NAMES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", default="auto", help="text file, tiny_shakespeare, fortunes or auto (default)")
+    parser.add_argument("--corpus", default="auto", help="text file, tiny_shakespeare, fortunes, python_docs or auto (default)")
     parser.add_argument("--download", action="store_true", help="allow tensorflow-datasets downloads")
     parser.add_argument("--gpt2", default=os.environ.get("DEEPMATH_GPT2_DIR"), help="Hugging Face GPT-2 folder")
     parser.add_argument("--gpt2-vocab", default=os.environ.get("DEEPMATH_GPT2_VOCAB"), help="folder with encoder.json and vocab.bpe")
@@ -375,19 +375,11 @@ def vectors(exp: Experiment, gpt2, reason: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """An MNIST-format IDX file (gzipped or not): magic, dimensions, uint8 payload."""
-    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def digit_images(exp: Experiment):
     """(x_train, y_train, x_test, y_test, name) — MNIST through the data module, else offline data."""
-    try:
-        from deepmath_jax import data
+    from deepmath_jax import data
 
+    try:
         tr = data.load("mnist", "train", data_dir=exp.data_dir, download=bool(exp.options.get("download")))
         te = data.load("mnist", "test", data_dir=exp.data_dir, download=bool(exp.options.get("download")))
         return tr.x.reshape(-1, 28, 28, 1), np.asarray(tr.y), te.x.reshape(-1, 28, 28, 1), np.asarray(te.y), "MNIST"
@@ -402,11 +394,13 @@ def digit_images(exp: Experiment):
     except ImportError:
         pass
     for folder in ([exp.data_dir / "fashion-mnist"] if exp.data_dir else []) + [Path(p) for p in FASHION_DIRS]:
-        if (folder / "train-images-idx3-ubyte.gz").is_file():
-            xtr, ytr, xte, yte = (_read_idx(folder / f"{s}-{k}-idx{d}-ubyte.gz") for s, k, d in
-                                  (("train", "images", 3), ("train", "labels", 1), ("t10k", "images", 3), ("t10k", "labels", 1)))
-            return (xtr.astype(np.float32)[..., None] / 255, ytr.astype(np.int32),
-                    xte.astype(np.float32)[..., None] / 255, yte.astype(np.int32), "Fashion-MNIST")
+        try:
+            splits = data.read_idx_folder(folder)  # the original IDX files, checked
+        except data.DatasetNotFoundError:
+            continue
+        (xtr, ytr), (xte, yte) = splits["train"], splits["test"]
+        return (xtr.astype(np.float32)[..., None] / 255, ytr.astype(np.int32),
+                xte.astype(np.float32)[..., None] / 255, yte.astype(np.int32), "Fashion-MNIST")
     return None
 
 
@@ -434,7 +428,7 @@ def digits_embedding(exp: Experiment) -> None:
     hist = train.fit(model, optax.adam(1e-3), (xtr, ytr.astype(np.int32)), epochs=epochs, batch_size=32, loss=loss, metrics=(), key=exp.key(6))
     pred = np.concatenate([np.asarray(jnp.argmax(model(jnp.asarray(xte[i : i + 1000])), -1)) for i in range(0, len(xte), 1000)])
     acc = float(np.mean(pred == yte))
-    print(f"   {name}: test accuracy {acc:.4f} after {epochs} epochs; history {hist.as_dict() if hasattr(hist, 'as_dict') else hist}")
+    print(f"   {name}: test accuracy {acc:.4f} after {epochs} epochs; history {hist.as_dict()}")
     if name == "MNIST" and not exp.quick:
         exp.compare("test accuracy (%) of the digit classifier", book_line=9066, book_value="99", value=100 * acc)
     else:
@@ -496,7 +490,7 @@ def cooccurrence(exp: Experiment, sentences_cased: list[list[str]], corpus: C.Co
 
     epochs = 150 if exp.quick else 1000
     hist = train.fit(model, optax.adam(1e-3), (X, Y), epochs=epochs, batch_size=32, loss=loss, metrics=(), key=exp.key(7))
-    h = hist.as_dict() if hasattr(hist, "as_dict") else dict(hist)
+    h = hist.as_dict()
     entropy = float(-(P * np.log(np.where(P > 0, P, 1))).sum(0).mean())
     print(f"   next-word embedding: loss {h['loss'][0]:.3f} → {h['loss'][-1]:.3f} (entropy of P, the floor: {entropy:.3f})")
     E = np.asarray(model.embed(jnp.asarray(X)))  # φ(e_i), (N, 50)

@@ -11,6 +11,8 @@ numbers: "The cat sat on the" → _floor 7.64 %, …, and the layer-4 head-11 pa
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -54,7 +56,7 @@ CHAPTER = Chapter(18, "chatgpt_part2", "ChatGPT partie 2 / ChatGPT part 2", book
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", default="auto", help="text file, tiny_shakespeare, fortunes or auto (default)")
+    parser.add_argument("--corpus", default="auto", help="text file, tiny_shakespeare, fortunes, python_docs or auto (default)")
     parser.add_argument("--download", action="store_true", help="allow tensorflow-datasets downloads")
     parser.add_argument("--gpt2", default=os.environ.get("DEEPMATH_GPT2_DIR"), help="Hugging Face GPT-2 folder")
     parser.add_argument("--gpt2-vocab", default=os.environ.get("DEEPMATH_GPT2_VOCAB"), help="folder with encoder.json and vocab.bpe")
@@ -140,7 +142,7 @@ def unembedding(exp: Experiment, gpt2, reason: str, corpus: C.Corpus) -> None:
     A_l = np.asarray(model.embed.kernel[...]).T  # (n, N): y = A x
     B_l = np.asarray(model.unembed.kernel[...]).T  # (N, n): z = B y
     BA = B_l @ A_l
-    learned = {"pairs": int(len(pairs)), "loss": hist.as_dict()["loss"] if hasattr(hist, "as_dict") else hist["loss"],
+    learned = {"pairs": int(len(pairs)), "loss": hist.as_dict()["loss"],
                "relative ‖BA − I‖": float(np.linalg.norm(BA - np.eye(len(vocab))) / np.sqrt(len(vocab))),
                "relative ‖B − pinv(A)‖": float(np.linalg.norm(B_l - np.linalg.pinv(A_l)) / np.linalg.norm(B_l))}
     exp.path("learned_unembedding.json").write_text(json.dumps(learned, indent=2))
@@ -342,34 +344,47 @@ def gelu_section(exp: Experiment) -> None:
 
 
 def tiny_gpt(exp: Experiment, corpus: C.Corpus) -> None:
+    """A small GPT trained here by the engine (:func:`deepmath_jax.train.fit`): progress bar,
+    checkpoints in the results folder, loss curve, text with temperature and top-k."""
     from deepmath_jax import train
+    from deepmath_jax.checkpoint import run_directory
 
     text = corpus.text
     vocab = CharVocab.from_text(text)
     ids = np.asarray(vocab.encode(text), dtype=np.int32)
     split = int(0.9 * ids.size)
+    batch_size, warmup, peak, floor = 32, 50, 3e-3, 3e-4
     if exp.quick:
         config = GPTConfig(vocab_size=vocab.size, block_size=64, n_layer=2, n_head=4, n_embd=64)
-        epochs, windows = 5, 60 * 32  # 300 steps of 32 windows
+        epochs, windows = 10, 30 * batch_size  # 300 steps
     else:
         config = GPTConfig(vocab_size=vocab.size, block_size=64, n_layer=4, n_head=4, n_embd=128)
-        epochs, windows = 15, 100 * 32  # 1 500 steps (about 5 minutes on 2 cores)
+        epochs, windows = 15, 100 * batch_size  # 1 500 steps (minutes on 2 cores)
+    steps = epochs * windows // batch_size
     x, y = make_windows(ids[:split], config.block_size, windows, exp.key(7))
     xv, yv = make_windows(ids[split:], config.block_size, 256, exp.key(8))
     model = GPT(config, rngs=nnx.Rngs(exp.seed))
     n_params = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    print(f"   tiny GPT on {corpus.name} characters ({vocab.size} tokens): {config}, {n_params} weights, {epochs} epochs × {windows // 32} steps")
-    tx = optax.adamw(optax.warmup_cosine_decay_schedule(1e-4, 3e-3, 50, epochs * windows // 32, 3e-4), weight_decay=0.01)
-    ckpt = exp.dir / "gpt_checkpoints"
-    hist = train.fit(model, tx, (x, y), epochs=epochs, batch_size=32, loss=lm_loss, metrics=(), validation=(xv, yv),
-                     key=exp.key(9), checkpoint_dir=ckpt, progress=True)
-    h = hist.as_dict() if hasattr(hist, "as_dict") else dict(hist)
+    print(f"   tiny GPT on {corpus.name} characters ({vocab.size} tokens): {config}, {n_params} weights, {epochs} epochs × {windows // batch_size} steps")
+    tx = optax.adamw(optax.warmup_cosine_decay_schedule(peak / 30, peak, warmup, steps, floor), weight_decay=0.01)
+    # One checkpoint folder per configuration: a quick and a full run (or another corpus, seed,
+    # size, schedule) in the same results folder never resume each other's checkpoints; the same
+    # configuration run again resumes (a finished run is not redone: its history is restored).
+    settings = {"model": dataclasses.asdict(config), "corpus": corpus.name, "corpus_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "windows": windows, "validation_windows": len(xv), "batch_size": batch_size, "epochs": epochs, "seed": exp.seed,
+                "optimizer": {"name": "adamw", "weight_decay": 0.01, "schedule": "warmup_cosine_decay", "init": peak / 30,
+                              "peak": peak, "warmup_steps": warmup, "decay_steps": steps, "end": floor}}
+    ckpt = run_directory(exp.dir / "gpt_checkpoints", settings, prefix="quick" if exp.quick else "full")
+    hist = train.fit(model, tx, (x, y), epochs=epochs, batch_size=batch_size, loss=lm_loss, metrics=(), validation=(xv, yv),
+                     key=exp.key(9), checkpoint_dir=ckpt, progress=True, desc="tiny GPT")
+    h = hist.as_dict()
+    final = train.evaluate(model, (xv, yv), loss=lm_loss)
+    print(f"   validation: {final} (uniform guess ln {vocab.size} = {np.log(vocab.size):.3f}); checkpoints in {ckpt}")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(range(1, epochs + 1), h["loss"], "o-", label="training")
-    if h.get("val_loss"):
-        ax.plot(range(1, epochs + 1), h["val_loss"], "s-", label="validation (last 10 % of the text)")
+    ax.plot(range(1, epochs + 1), h["val_loss"], "s-", label="validation (last 10 % of the text)")
     ax.axhline(np.log(vocab.size), color="gray", ls="--", label=f"uniform guess ln {vocab.size}")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(f"epoch ({windows // batch_size} steps of {batch_size} windows of {config.block_size} characters)")
     ax.set_ylabel("cross-entropy (nats per character)")
     ax.set_title(f"A GPT trained on {corpus.name} ({n_params} weights)")
     ax.legend()
@@ -384,7 +399,7 @@ def tiny_gpt(exp: Experiment, corpus: C.Corpus) -> None:
     again = load_gpt2(folder)
     probe = jnp.asarray(xv[:2])
     same = float(jnp.max(jnp.abs(again(probe) - model(probe))))
-    summary = {"config": config.__dict__, "weights": n_params, "history": h, "samples": samples,
+    summary = {"config": dataclasses.asdict(config), "weights": n_params, "history": h, "validation": final, "samples": samples,
                "hf_export_max_logit_difference": same, "checkpoints": str(ckpt)}
     exp.path("gpt.json").write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
     for k, s in samples.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,7 +14,9 @@ import optax
 import pytest
 from flax import nnx
 
+from deepmath_jax import train
 from deepmath_jax.bpe import CharVocab
+from deepmath_jax.checkpoint import run_directory
 from deepmath_jax.gpt import (
     GPT,
     GPTConfig,
@@ -82,24 +85,42 @@ def test_parameter_count_gpt2_small():
     assert count_parameters(GPTConfig()) == 124_439_808  # the book says 117 million (L8453)
 
 
-def test_training_steps_reduce_the_loss():
+def _char_windows(n: int, seed: int):
     text = "to be or not to be, that is the question. " * 20
     vocab = CharVocab.from_text(text)
     assert vocab.decode(vocab.encode(text)) == text
-    x, y = make_windows(vocab.encode(text), 16, 32, jax.random.key(0))
+    x, y = make_windows(vocab.encode(text), 16, n, jax.random.key(seed))
+    return vocab, x, y
+
+
+SMALL = dict(block_size=16, n_layer=1, n_head=2, n_embd=16)
+
+
+def test_engine_equals_the_hand_written_training_loop():
+    """The engine's ``fit`` (plain jit, donated state) and a hand-written nnx loop of Adam steps
+    on the same batches in the same order end with the same weights and losses."""
+    vocab, x, y = _char_windows(64, 0)
     np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
-    model = GPT(GPTConfig(vocab_size=vocab.size, block_size=16, n_layer=1, n_head=2, n_embd=16), rngs=nnx.Rngs(0))
-    opt = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+    config = GPTConfig(vocab_size=vocab.size, **SMALL)
+    by_hand, by_engine = (GPT(config, rngs=nnx.Rngs(0)) for _ in range(2))
+    opt = nnx.Optimizer(by_hand, optax.adam(1e-2), wrt=nnx.Param)
 
     @nnx.jit
     def step(model, opt, x, y):
-        (loss, _), grads = nnx.value_and_grad(lambda m, x, y: jax.tree.map(jnp.mean, lm_loss(m, x, y)), has_aux=True)(model, x, y)
+        loss, grads = nnx.value_and_grad(lambda m: jnp.mean(lm_loss(m, x, y)[0]))(model)
         opt.update(model, grads)
         return loss
 
-    losses = [float(step(model, opt, jnp.asarray(x), jnp.asarray(y))) for _ in range(30)]
-    assert losses[0] == pytest.approx(np.log(vocab.size), rel=0.15)  # uniform at the start
-    assert losses[-1] < 0.6 * losses[0]
+    epochs, bs = 3, 16
+    hand = [np.mean([float(step(by_hand, opt, jnp.asarray(x[i : i + bs]), jnp.asarray(y[i : i + bs])))
+                     for i in range(0, len(x), bs)]) for _ in range(epochs)]
+    hist = train.fit(by_engine, optax.adam(1e-2), (x, y), epochs=epochs, batch_size=bs, loss=lm_loss,
+                     metrics=(), key=jax.random.key(0), shuffle=False, progress=False)
+    np.testing.assert_allclose(hist.as_dict()["loss"], hand, rtol=1e-5)
+    assert hand[0] == pytest.approx(np.log(vocab.size), rel=0.15)  # uniform at the start
+    assert hand[-1] < 0.8 * hand[0]
+    for a, b in zip(jax.tree.leaves(nnx.state(by_hand, nnx.Param)), jax.tree.leaves(nnx.state(by_engine, nnx.Param)), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-5)
 
 
 def test_bad_inputs(tiny, tmp_path):
@@ -165,17 +186,45 @@ def test_attention_module_is_the_books_multi_head_formula():
 
 
 def test_tiny_gpt_trains_with_the_engine(tmp_path):
-    """A few steps of the training engine (progress bar, Orbax checkpoints) on characters."""
-    train = pytest.importorskip("deepmath_jax.train", reason="the training engine is not merged yet")
-    text = "to be or not to be, that is the question. " * 20
-    vocab = CharVocab.from_text(text)
-    x, y = make_windows(vocab.encode(text), 16, 64, jax.random.key(0))
-    xv, yv = make_windows(vocab.encode(text), 16, 32, jax.random.key(1))
-    model = GPT(GPTConfig(vocab_size=vocab.size, block_size=16, n_layer=1, n_head=2, n_embd=16), rngs=nnx.Rngs(0))
-    hist = train.fit(model, optax.adam(1e-2), (x, y), epochs=4, batch_size=16, loss=lm_loss, metrics=(),
-                     validation=(xv, yv), key=jax.random.key(2), checkpoint_dir=tmp_path / "ckpt", progress=False)
-    h = hist.as_dict()
+    """The experiment's recipe at toy size: engine (Orbax checkpoints in a folder named by the
+    run's settings), validation, generation with temperature and top-k, and a rerun that
+    restores the finished run instead of training again."""
+    vocab, x, y = _char_windows(64, 0)
+    _, xv, yv = _char_windows(32, 1)
+    config = GPTConfig(vocab_size=vocab.size, **SMALL)
+    settings = {"model": dataclasses.asdict(config), "epochs": 4, "lr": 1e-2}
+    ckpt = run_directory(tmp_path / "ckpt", settings, prefix="quick")
+
+    def run():
+        model = GPT(config, rngs=nnx.Rngs(0))
+        hist = train.fit(model, optax.adam(1e-2), (x, y), epochs=4, batch_size=16, loss=lm_loss, metrics=(),
+                         validation=(xv, yv), key=jax.random.key(2), checkpoint_dir=ckpt, progress=False)
+        return model, hist.as_dict()
+
+    model, h = run()
     assert len(h["loss"]) == 4 and h["loss"][-1] < 0.8 * h["loss"][0] and h["val_loss"][-1] < h["val_loss"][0]
-    assert any((tmp_path / "ckpt").iterdir())
+    assert any(ckpt.iterdir())
+    assert train.evaluate(model, (xv, yv), loss=lm_loss)["loss"] == pytest.approx(h["val_loss"][-1], rel=1e-5)
     out = generate(model, vocab.encode("to be"), 10, key=jax.random.key(3), temperature=0.8, top_k=5)
     assert len(vocab.decode(out)) == 15
+    again, h2 = run()  # same settings: the finished run is restored, not trained again
+    assert h2 == h
+    probe = jnp.asarray(xv[:2])
+    np.testing.assert_array_equal(again(probe), model(probe))
+    # Other settings (a full run beside a quick one) get another folder, even under one prefix.
+    assert run_directory(tmp_path / "ckpt", settings | {"epochs": 15}, prefix="quick") != ckpt
+    assert run_directory(tmp_path / "ckpt", settings, prefix="full") != ckpt
+    assert run_directory(tmp_path / "ckpt", dict(reversed(settings.items())), prefix="quick") == ckpt
+
+
+def test_run_directory_errors(tmp_path):
+    with pytest.raises(TypeError, match="JSON-able"):
+        run_directory(tmp_path, {"f": object()})
+    with pytest.raises(TypeError, match="mapping"):
+        run_directory(tmp_path, [1, 2])
+    with pytest.raises(ValueError, match="plain file name"):
+        run_directory(tmp_path, {}, prefix="../x")
+    d = run_directory(tmp_path, {"a": 1})
+    Path(f"{d}.json").write_text('{"a": 2}')
+    with pytest.raises(ValueError, match="other settings"):
+        run_directory(tmp_path, {"a": 1})

@@ -9,11 +9,18 @@ Keras runs of chapters 10 and 14 last minutes to hours; Keras's own answer is
 The array tree is stored as a flat, numbered dictionary of its leaves, PRNG keys as their raw
 ``key_data``; restoring needs a template tree of the same structure (a freshly initialised
 state), which also says which leaves are keys and checks every shape.
+
+:func:`run_directory` gives each run configuration a folder of its own (named by a hash of its
+settings), so that two runs in the same results folder — a ``--quick`` one and a full one, or
+one with other hyper-parameters — never resume each other's checkpoints.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +120,34 @@ class Checkpointer:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def run_directory(root: str | os.PathLike[str], settings: Mapping[str, Any], *,
+                  prefix: str = "run") -> Path:
+    """``root / f"{prefix}-{hash}"``: the checkpoint folder of the run described by ``settings``.
+
+    ``settings`` (JSON-able: model sizes, optimizer, data, epochs, seed, …) is hashed
+    (SHA-256 of its sorted JSON), so the same settings find their checkpoints again (a stopped
+    run resumes, a finished one is not redone) and any other settings get a fresh folder.
+    The settings are written beside the folder (``<name>.json``) for a person to read; a
+    ``ValueError`` is raised if that file names other settings.
+    """
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"settings must be a mapping, got {type(settings).__name__}")
+    if not prefix or any(c in prefix for c in "/\\") or prefix.startswith("."):
+        raise ValueError(f"prefix must be a plain file name, got {prefix!r}")
+    try:
+        text = json.dumps(settings, sort_keys=True, ensure_ascii=False)
+    except TypeError as err:
+        raise TypeError(f"settings must be JSON-able (numbers, strings, lists, dicts): {err}") from err
+    name = f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    root = Path(root).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    record = root / f"{name}.json"
+    if record.is_file():
+        if json.loads(record.read_text()) != json.loads(text):
+            raise ValueError(f"{record} describes other settings than this run's: delete "
+                             f"{root / name} and {record}")
+    else:
+        record.write_text(json.dumps(settings, sort_keys=True, indent=2, ensure_ascii=False))
+    return root / name

@@ -6,8 +6,9 @@ UTF-8 text:
 
 - :func:`load_corpus` finds one: a local file, ``tiny_shakespeare`` from tensorflow-datasets
   (a download, or a prepared ``data_dir``), or offline the English prose of the Debian package
-  ``fortunes`` (``apt-get install -y fortunes``). Nothing found → :class:`CorpusNotFoundError`
-  saying how to supply one.
+  ``fortunes`` (``apt-get install -y fortunes``), and as a last resort, present in every Python,
+  the English text of Python's own reference topics (``pydoc_data``). A named corpus that is not
+  there → :class:`CorpusNotFoundError` saying how to supply it.
 - :func:`split_sentences` cuts the text into sentences of words; as the book (L8479) keeps words
   of two letters or more, case-sensitive, and counts n-grams inside sentences (anchor
   ``linguistique.py``).
@@ -70,7 +71,10 @@ def load_text_file(path: str | os.PathLike[str]) -> Corpus:
     """A local UTF-8 text file as a corpus (empty file → ``ValueError``)."""
     p = Path(path)
     if not p.is_file():
-        raise CorpusNotFoundError(f"no text file at {p}: pass the path of a UTF-8 text file")
+        raise CorpusNotFoundError(
+            f"no text file at {p}: pass the path of a UTF-8 text file, or a corpus name "
+            "(tiny_shakespeare, fortunes, python_docs, auto)"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
@@ -103,32 +107,43 @@ def load_fortunes(directory: str | os.PathLike[str] = FORTUNES_DIR) -> Corpus:
 def load_tiny_shakespeare(
     data_dir: str | os.PathLike[str] | None = None, *, download: bool = False, split: str = "train"
 ) -> Corpus:
-    """The ``tiny_shakespeare`` text of tensorflow-datasets (1 MB of Shakespeare's plays).
+    """The ``tiny_shakespeare`` text of tensorflow-datasets (1 MB of Shakespeare's plays), read
+    by the engine's :func:`deepmath_jax.data.load_text` (``split``: train, validation or test).
 
     Raises :class:`CorpusNotFoundError` when it is not prepared in ``data_dir`` and ``download``
-    is false (or the download fails).
+    is false (or the download fails): the message says how to get it (``--download``,
+    ``python -m deepmath_jax.data download tiny_shakespeare``, ``--data-dir``) and the offline
+    alternatives (a text file, the Debian package ``fortunes``).
     """
-    try:
-        import tensorflow_datasets as tfds
+    from deepmath_jax import data
 
-        builder = tfds.builder("tiny_shakespeare", data_dir=None if data_dir is None else str(data_dir))
-        if download:
-            builder.download_and_prepare()
-        if not builder.is_prepared():
-            raise CorpusNotFoundError("not prepared")
-        ds = builder.as_dataset(split=split)
-        text = "".join(ex["text"].decode("utf-8") for ex in tfds.as_numpy(ds))
-    except CorpusNotFoundError:
+    offline = ("offline: pass the path of a UTF-8 text file (--corpus PATH) or install the "
+               "Debian package `fortunes` (apt-get install -y fortunes; --corpus fortunes)")
+    try:
+        text = data.load_text("tiny_shakespeare", split, data_dir=data_dir, download=download)
+    except data.DatasetNotFoundError as err:
+        raise CorpusNotFoundError(f"{err}\n  - {offline}.") from None
+    except ImportError as err:  # tensorflow-datasets / TensorFlow missing
         raise CorpusNotFoundError(
-            f"tiny_shakespeare is not prepared in {data_dir or '~/tensorflow_datasets'}: pass "
-            "--download (needs the internet) or --data-dir with a prepared copy, or a text file"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - any tfds/network failure: say what to do instead
-        raise CorpusNotFoundError(
-            f"tiny_shakespeare could not be loaded ({type(err).__name__}: {err}); pass a local "
-            "text file or install the Debian package `fortunes`"
+            f"tiny_shakespeare needs tensorflow-datasets and tensorflow-cpu ({err}); {offline}"
         ) from err
     return Corpus(text, "tiny_shakespeare", f"tensorflow-datasets tiny_shakespeare/{split}")
+
+
+def load_python_docs() -> Corpus:
+    """The English prose of Python's reference topics (``pydoc_data.topics``, ~60 000 words,
+    shipped with CPython): a real text that every machine has, the last resort of ``"auto"``."""
+    try:
+        from pydoc_data.topics import topics
+    except ImportError as err:  # some distributions split the standard library
+        raise CorpusNotFoundError(
+            f"Python's pydoc_data is not installed ({err}): pass a text file or install the "
+            "Debian package `fortunes`"
+        ) from err
+    return Corpus("\n\n".join(topics[k] for k in sorted(topics)), "python_docs", "pydoc_data.topics")
+
+
+CORPORA = ("tiny_shakespeare", "fortunes", "python_docs")
 
 
 def load_corpus(
@@ -137,21 +152,22 @@ def load_corpus(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
 ) -> Corpus:
-    """A corpus by name: a file path, ``"tiny_shakespeare"``, ``"fortunes"`` or ``"auto"``.
+    """A corpus by name: a file path, ``"tiny_shakespeare"``, ``"fortunes"``, ``"python_docs"``
+    or ``"auto"``.
 
     ``"auto"`` tries ``tiny_shakespeare`` (prepared in ``data_dir``, or downloaded when
-    ``download``), then the ``fortunes`` package; :class:`CorpusNotFoundError` lists what was
-    tried and how to supply a corpus.
+    ``download``), then the ``fortunes`` package, then ``python_docs``;
+    :class:`CorpusNotFoundError` lists what was tried and how to supply a corpus.
     """
     name = str(source)
-    if name == "tiny_shakespeare":
-        return load_tiny_shakespeare(data_dir, download=download)
-    if name == "fortunes":
-        return load_fortunes()
+    loaders = {"tiny_shakespeare": lambda: load_tiny_shakespeare(data_dir, download=download),
+               "fortunes": load_fortunes, "python_docs": load_python_docs}
+    if name in loaders:
+        return loaders[name]()
     if name != "auto":
         return load_text_file(name)
     errors = []
-    for loader in (lambda: load_tiny_shakespeare(data_dir, download=download), load_fortunes):
+    for loader in loaders.values():
         try:
             return loader()
         except CorpusNotFoundError as err:

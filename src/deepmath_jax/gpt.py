@@ -30,6 +30,8 @@ from flax import nnx
 from jax import Array
 from jax.typing import ArrayLike
 
+from deepmath_jax.gelu import gelu_tanh  # GPT-2's GELU: the tanh form (the book's L9969, corrected)
+
 
 @dataclasses.dataclass(frozen=True)
 class GPTConfig:
@@ -53,11 +55,6 @@ class GPTConfig:
     @property
     def head_size(self) -> int:
         return self.n_embd // self.n_head
-
-
-def gelu_tanh(x: Array) -> Array:
-    """GPT-2's GELU, the tanh form (see :mod:`deepmath_jax.gelu`)."""
-    return 0.5 * x * (1.0 + jnp.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
 
 
 class CausalSelfAttention(nnx.Module):
