@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deepmath_jax.corpus import (
+    FORTUNES_DIR,
     Corpus,
     CorpusNotFoundError,
     fit_zipf_mandelbrot,
@@ -145,8 +146,36 @@ def test_bad_inputs():
 
 
 def test_tiny_shakespeare_offline_message(tmp_path):
-    with pytest.raises(CorpusNotFoundError, match="tiny_shakespeare"):
+    """Not prepared and no download: the message says how to get it and the offline ways."""
+    with pytest.raises(CorpusNotFoundError, match="tiny_shakespeare") as info:
         load_corpus("tiny_shakespeare", data_dir=tmp_path, download=False)
+    message = str(info.value)
+    for hint in ("is not prepared in " + str(tmp_path), "download=True",
+                 "python -m deepmath_jax.data download tiny_shakespeare", "--data-dir",
+                 "apt-get install -y fortunes", "--corpus PATH"):
+        assert hint in message
+
+
+def test_tiny_shakespeare_through_the_data_module(tmp_path):
+    """The tfds path end to end, offline, on tfds's mock data (random text, real format)."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=1):
+        c = load_corpus("tiny_shakespeare", data_dir=tmp_path)
+    assert c.name == "tiny_shakespeare" and c.source == "tensorflow-datasets tiny_shakespeare/train"
+    assert isinstance(c.text, str) and c.text.strip()
+
+
+def test_offline_corpora():
+    """Python's reference topics are on every machine: a real English text, Zipf-like."""
+    c = load_corpus("python_docs")
+    assert c.name == "python_docs" and len(c.text) > 100_000
+    counts = word_counts(split_sentences(c.text))
+    assert counts.most_common(1)[0][0] == "the"
+    assert 0.8 < fit_zipf_mandelbrot(rank_frequencies(counts)[:500])[2] < 1.2
+    if FORTUNES_DIR.is_dir():  # the Debian package `fortunes`, when installed
+        assert load_corpus("auto", data_dir="/nonexistent/tfds").name == "fortunes"
+    with pytest.raises(CorpusNotFoundError, match="python_docs"):
+        load_corpus("no_such_corpus")
 
 
 def test_local_file_corpus(tmp_path):
