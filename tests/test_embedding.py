@@ -163,3 +163,14 @@ def test_bad_inputs():
         top_words([], 3)
     with pytest.raises(ValueError, match="square"):
         conditional_probability_matrix(np.ones((2, 3)))
+    table = np.eye(3)
+    with pytest.raises(ValueError, match=r"unknown word id 5: ids are in \[0, 3\)"):
+        analogy(table, 0, 1, 5)  # jnp indexing alone would clamp 5 to 2 silently
+    with pytest.raises(ValueError, match="unknown word id -1"):
+        nearest(table, np.ones(3), 2, exclude=[-1])
+    with pytest.raises(ValueError, match="k must be ≥ 1"):
+        nearest(table, np.ones(3), 0)
+    with pytest.raises(ValueError, match=r"\(N, n\)"):
+        analogy(np.ones(3), 0, 1, 2)
+    with pytest.raises(ValueError, match="vocabulary is empty"):
+        cooccurrence_matrix([["a", "b"]], [])

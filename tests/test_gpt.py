@@ -136,6 +136,16 @@ def test_bad_inputs(tiny, tmp_path):
         next_token_probabilities(tiny, [1, 2], temperature=-1)
     with pytest.raises(ValueError, match="needs a PRNG key"):
         generate(tiny, [1, 2], 3)
+    with pytest.raises(ValueError, match="num_tokens must be an integer ≥ 0"):
+        generate(tiny, [1, 2], -1, greedy=True)
+    with pytest.raises(ValueError, match="at least one token"):
+        generate(tiny, [], 3, greedy=True)
+    with pytest.raises(ValueError, match="at least one token"):
+        next_token_probabilities(tiny, [])
+    with pytest.raises(ValueError, match="unknown token id 101"):
+        next_token_probabilities(tiny, [3, 101])
+    with pytest.raises(ValueError, match="top_k must be ≥ 1"):
+        filter_top_k(jnp.ones(4), 0)
     with pytest.raises(ValueError, match="multiple of n_head"):
         GPTConfig(n_embd=10, n_head=3)
     # A checkpoint whose shapes do not match the configuration names the tensor.

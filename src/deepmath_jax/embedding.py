@@ -93,9 +93,19 @@ def cosine_to_all(table: ArrayLike, v: ArrayLike) -> Array:
 def nearest(table: ArrayLike, v: ArrayLike, k: int = 10, *, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
     """The k rows most similar to ``v`` by cosine, as (index, similarity), most similar first."""
     s = np.asarray(cosine_to_all(table, v), dtype=np.float64).copy()
-    s[list(exclude)] = -np.inf
+    if int(k) < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
+    exclude = [int(i) for i in exclude]
+    _check_rows(exclude, s.size)
+    s[exclude] = -np.inf
     order = np.argsort(-s, kind="stable")[:k]
     return [(int(i), float(s[i])) for i in order]
+
+
+def _check_rows(ids: Iterable[int], n: int) -> None:
+    bad = [int(i) for i in ids if not 0 <= int(i) < n]
+    if bad:
+        raise ValueError(f"unknown word id {bad[0]}: ids are in [0, {n})")
 
 
 def analogy(table: ArrayLike, a: int, b: int, c: int, k: int = 5, *, exclude_inputs: bool = True) -> list[tuple[int, float]]:
@@ -104,6 +114,9 @@ def analogy(table: ArrayLike, a: int, b: int, c: int, k: int = 5, *, exclude_inp
     The book notes that the input words usually come first and are excluded (L9053).
     """
     t = jnp.asarray(table)
+    if t.ndim != 2:
+        raise ValueError(f"the embedding table must be (N, n), one row per word, got {t.shape}")
+    _check_rows((a, b, c), t.shape[0])  # jnp indexing would clamp an unknown id silently
     v = t[b] - t[a] + t[c]
     return nearest(t, v, k, exclude=(a, b, c) if exclude_inputs else ())
 
@@ -229,6 +242,8 @@ def cooccurrence_matrix(sentences: Iterable[Sequence[str]], vocab: Sequence[str]
     column i, row j as in the book (L9084–9095); pairs are counted inside sentences and only
     between vocabulary words."""
     index = {w: i for i, w in enumerate(vocab)}
+    if not index:
+        raise ValueError("the vocabulary is empty")
     if len(index) != len(vocab):
         raise ValueError("the vocabulary has repeated words")
     M = np.zeros((len(vocab), len(vocab)), dtype=np.int64)

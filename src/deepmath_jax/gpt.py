@@ -198,8 +198,10 @@ def next_token_probabilities(model: GPT, ids: ArrayLike, *, temperature: float =
     """softmax_T of the logits of the token after ``ids`` (a 1-D prompt), shape (N,)."""
     if not float(temperature) > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    ids = jnp.asarray(ids, dtype=jnp.int32)[None]
-    logits = model(ids)[0, -1]
+    ids = np.asarray(ids).reshape(1, -1)
+    if ids.shape[1] == 0:
+        raise ValueError("the prompt must have at least one token")
+    logits = model(jnp.asarray(ids))[0, -1]
     return jax.nn.softmax(logits / temperature)
 
 
@@ -219,6 +221,8 @@ def generate(
     me."); otherwise draw from softmax(logits / T) restricted to the ``top_k`` most probable.
     The context keeps the last ``block_size`` tokens.
     """
+    if isinstance(num_tokens, bool) or not isinstance(num_tokens, (int, np.integer)) or num_tokens < 0:
+        raise ValueError(f"num_tokens must be an integer ≥ 0, got {num_tokens!r}")
     if not greedy:
         if key is None:
             raise ValueError("sampling needs a PRNG key (key=jax.random.key(seed)), or greedy=True")
