@@ -386,6 +386,7 @@ def tiny_gpt(exp: Experiment, corpus: C.Corpus) -> None:
     ax.plot(range(1, epochs + 1), h["loss"], "o-", label="training")
     ax.plot(range(1, epochs + 1), h["val_loss"], "s-", label="validation (last 10 % of the text)")
     ax.axhline(np.log(vocab.size), color="gray", ls="--", label=f"uniform guess ln {vocab.size}")
+    ax.set_xticks(range(1, epochs + 1))
     ax.set_xlabel(f"epoch ({windows // batch_size} steps of {batch_size} windows of {config.block_size} characters)")
     ax.set_ylabel("cross-entropy (nats per character)")
     ax.set_title(f"A GPT trained on {corpus.name} ({n_params} weights)")
