@@ -65,6 +65,10 @@ def percent(x: float) -> float:
     return round(100 * float(x), 2)
 
 
+def n_epochs(n: int) -> str:
+    return f"{n} epoch{'s' if n != 1 else ''}"
+
+
 def weight_counts(exp: Experiment) -> None:
     with exp.section("weights"):
         for name, label, line, book in [
@@ -131,7 +135,7 @@ def mnist_parts(exp: Experiment) -> dict:
     full = src.is_mnist and not exp.quick
     why_not = (f"run on {src.label} ({src.source}), not MNIST: another dataset, the value is "
                "reported, not compared" if not src.is_mnist else
-               f"--quick: {epochs} epoch on {len(src.train)} images instead of 5 on 60 000")
+               f"--quick: {n_epochs(epochs)} on {len(src.train)} images instead of 5 on 60 000")
     summary: dict = {"data": src.source, "dataset": src.label}
 
     with exp.section("§1 MNIST CNN"):
@@ -142,9 +146,9 @@ def mnist_parts(exp: Experiment) -> dict:
         test = train.evaluate(model, src.test)
         secs = time.perf_counter() - t0
         print(f"  MNIST CNN: train {100 * hist['accuracy'][-1]:.2f}%, test "
-              f"{100 * test['accuracy']:.2f}% ({epochs} epochs, {secs:.1f} s)")
+              f"{100 * test['accuracy']:.2f}% ({n_epochs(epochs)}, {secs:.1f} s)")
         summary["mnist_cnn"] = {"history": hist.as_dict(), "test": test, "seconds": secs}
-        accuracy_row(exp, f"test accuracy after {epochs} epochs (%)", line=7497, book="99",
+        accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7497, book="99",
                      value=percent(test["accuracy"]), tolerance=CNN_ACCURACY_TOLERANCE_PCT,
                      full=full, why_not=why_not)
         probs = train.predict(model, src.test.x[:10])
@@ -244,13 +248,13 @@ def cifar_cnn(exp: Experiment) -> dict:
                          validation=test_ds, key=exp.key(21), desc="cifar cnn")
         secs = time.perf_counter() - t0
         tr, te = percent(hist["accuracy"][-1]), percent(hist["val_accuracy"][-1])
-        print(f"  CIFAR-10 CNN: train {tr:.1f}%, test {te:.1f}% ({epochs} epochs, {secs:.1f} s)")
+        print(f"  CIFAR-10 CNN: train {tr:.1f}%, test {te:.1f}% ({n_epochs(epochs)}, {secs:.1f} s)")
         full = not exp.quick and len(train_ds) == 50000
-        why_not = (f"--quick: {epochs} epoch on {len(train_ds)} images instead of 10 on 50 000")
-        accuracy_row(exp, f"train accuracy after {epochs} epochs (%)", line=7579,
+        why_not = (f"--quick: {n_epochs(epochs)} on {len(train_ds)} images instead of 10 on 50 000")
+        accuracy_row(exp, f"train accuracy after {n_epochs(epochs)} (%)", line=7579,
                      book=CIFAR_TRAIN, value=tr, tolerance=CIFAR_TOLERANCE, full=full,
                      why_not=why_not)
-        accuracy_row(exp, f"test accuracy after {epochs} epochs (%)", line=7579,
+        accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7579,
                      book=CIFAR_TEST, value=te, tolerance=CIFAR_TOLERANCE, full=full,
                      why_not=why_not)
         probs = train.predict(model, test_ds.x[:9])
@@ -284,10 +288,10 @@ def cats_vs_dogs(exp: Experiment) -> dict:
         secs = time.perf_counter() - t0
         te = percent(hist["val_accuracy"][-1])
         print(f"  cats vs dogs: train {100 * hist['accuracy'][-1]:.1f}%, test {te:.1f}% "
-              f"({epochs} epochs, {secs:.1f} s)")
-        accuracy_row(exp, name.replace("40", str(epochs)), line=7707, book=CATS_TEST, value=te,
+              f"({n_epochs(epochs)}, {secs:.1f} s)")
+        accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7707, book=CATS_TEST, value=te,
                      tolerance=CATS_TOLERANCE, full=not exp.quick and len(train_ds) > 15000,
-                     why_not=f"--quick: {epochs} epoch on {len(train_ds)} photos instead of 40 "
+                     why_not=f"--quick: {n_epochs(epochs)} on {len(train_ds)} photos instead of 40 "
                      "on 18 610 (tfds's 80 %)")
         names = lambda c: ("chat", "chien")[int(c)]  # noqa: E731 - label 0 = cat, 1 = dog
         probs = train.predict(model, test_ds.x[:9])
