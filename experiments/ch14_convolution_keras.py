@@ -289,10 +289,11 @@ def cats_vs_dogs(exp: Experiment) -> dict:
         te = percent(hist["val_accuracy"][-1])
         print(f"  cats vs dogs: train {100 * hist['accuracy'][-1]:.1f}%, test {te:.1f}% "
               f"({n_epochs(epochs)}, {secs:.1f} s)")
-        accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7707, book=CATS_TEST, value=te,
-                     tolerance=CATS_TOLERANCE, full=not exp.quick and len(train_ds) > 15000,
-                     why_not=f"--quick: {n_epochs(epochs)} on {len(train_ds)} photos instead of 40 "
-                     "on 18 610 (tfds's 80 %)")
+        accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7707,
+                     book=CATS_TEST, value=te, tolerance=CATS_TOLERANCE,
+                     full=not exp.quick and len(train_ds) > 15000,
+                     why_not=f"--quick: {n_epochs(epochs)} on {len(train_ds)} photos instead "
+                     "of 40 on 18 610 (tfds's 80 %)")
         names = lambda c: ("chat", "chien")[int(c)]  # noqa: E731 - label 0 = cat, 1 = dog
         probs = train.predict(model, test_ds.x[:9])
         prediction_grid(exp, test_ds.x[:9], test_ds.y[:9], probs, names,
