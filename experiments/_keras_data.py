@@ -8,7 +8,8 @@
   DIR are imported once (:func:`deepmath_jax.data.import_idx`) into a tfds folder inside the
   results folder, then read by the same pipeline; the run is about that dataset (e.g. Debian's
   Fashion-MNIST), so its accuracies are reported as ``explained``, unless
-  ``--mnist-format-is-mnist`` says the files are the real MNIST.
+  ``--mnist-format-is-mnist`` says the files are the real MNIST. ``$DEEPMATH_MNIST_FORMAT_DIR``
+  is the default of ``--mnist-format-dir`` (CI sets it when it has unpacked Fashion-MNIST).
 
 Training itself is :func:`deepmath_jax.train.fit` / ``evaluate`` / ``predict``.
 """
@@ -16,6 +17,7 @@ Training itself is :func:`deepmath_jax.train.fit` / ``evaluate`` / ``predict``.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,11 @@ class MnistLike:
 def add_data_arguments(parser: Any) -> None:
     parser.add_argument(
         "--mnist-format-dir",
-        default=None,
+        default=os.environ.get("DEEPMATH_MNIST_FORMAT_DIR") or None,
         help="folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz], …), e.g. Debian's "
         "dataset-fashion-mnist in /usr/share/datasets/fashion-mnist: imported with "
-        "deepmath_jax.data.import_idx and used where the book uses MNIST",
+        "deepmath_jax.data.import_idx and used where the book uses MNIST "
+        "(default: $DEEPMATH_MNIST_FORMAT_DIR, which CI sets when it has unpacked it)",
     )
     parser.add_argument(
         "--mnist-format-is-mnist",
