@@ -239,3 +239,23 @@ def test_initialisers_have_the_stated_laws():
     # same key → same draw; another key → another draw
     np.testing.assert_array_equal(k, models.glorot_uniform(jax.random.key(0), (3, 3, 32, 64)))
     assert not np.allclose(k, models.glorot_uniform(jax.random.key(2), (3, 3, 32, 64)))
+
+
+def test_conv_compiler_options_same_gradients():
+    # The XLA option only changes which CPU kernels run the convolutions: same gradients; an
+    # unknown option name would be rejected by jax.jit here.
+    cnn = models.build("viz_cnn")
+    opts = models.conv_compiler_options(cnn)
+    assert models.conv_compiler_options(models.build("mnist_dense_p8")) is None
+    if jax.default_backend() == "cpu":
+        assert opts == models.CONV_CPU_COMPILER_OPTIONS
+    graphdef, params = nnx.split(cnn, nnx.Param)
+    x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
+
+    def loss(p):
+        return jnp.sum(nnx.merge(graphdef, p).logits(x) ** 2)
+
+    ref = jax.jit(jax.grad(loss))(params)
+    got = jax.jit(jax.grad(loss), compiler_options=opts)(params)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -35,10 +35,15 @@ Conventions (what the book's numbers depend on, see inventory part 1 §13):
 
 Speed (see ``benchmarks/bench_training.py``): the convolution layers use :func:`conv2d_same`,
 whose gradient is written by hand (``jax.custom_vjp``) in the forms XLA's CPU kernels run
-fastest — the weight gradient Σ x·g as a convolution of the output gradient by the input (roles
-swapped), and the one-channel first layer as 9 shifted multiply-adds. ``impl="xla"`` gives the
-plain ``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the book's
-"convolution as a matrix" view (patches, then one matrix product) — all three are tested equal.
+fastest — the input gradient as a plain convolution by the flipped kernel, the weight gradient
+Σ x·g as a convolution of the output gradient by the input (roles swapped, canonical layouts so
+that it stays fast inside ``lax.scan``), and for the one-channel first layer the forward pass as
+9 shifted multiply-adds and the weight gradient as one matrix product of the 9 shifted images
+(the book's "convolution as a matrix" view, chapters 12 and 14). ``impl="xla"`` gives the plain
+``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the matrix view for
+every layer (patches, then one matrix product) — all three are tested equal, and equal to
+``nnx.Conv``. :func:`conv_compiler_options` gives the XLA:CPU options that train the
+convolution networks fastest on an idle machine.
 """
 
 from __future__ import annotations
@@ -267,6 +272,24 @@ def conv2d_same(x: Array, kernel: Array, *, impl: ConvImpl = "fast") -> Array:
     if impl == "im2col":
         return _conv_im2col(x, kernel)
     raise ValueError(f"impl must be 'fast', 'xla' or 'im2col', got {impl!r}")
+
+
+#: XLA:CPU compile options for training the convolution networks, for ``jax.jit(…,
+#: compiler_options=…)``. An empty ``xla_cpu_experimental_ynn_fusion_type`` (a documented XLA
+#: flag, ``XLA_FLAGS=--help``) turns off jaxlib 0.10's YNNPACK fusions, so that convolutions run
+#: on XLA's Eigen kernels: the MNIST CNN's training step took ≈ 8.0 ms instead of ≈ 10 ms on an
+#: idle 2-core machine (batch 32) — but ≈ 14.5 ms instead of ≈ 12 ms with one core busy with
+#: another process, where YNNPACK degrades more gracefully (benchmarks/bench_training.py
+#: measures both).
+CONV_CPU_COMPILER_OPTIONS: dict[str, str] = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def conv_compiler_options(model: nnx.Module) -> dict[str, str] | None:
+    """``jax.jit`` compiler options for training ``model``: :data:`CONV_CPU_COMPILER_OPTIONS`
+    for a network with :class:`Conv2D` layers on the CPU backend, else ``None`` (XLA's
+    defaults), e.g. ``jax.jit(step, compiler_options=conv_compiler_options(model))``."""
+    has_conv = any(isinstance(m, Conv2D) for _, m in nnx.iter_graph(model))
+    return dict(CONV_CPU_COMPILER_OPTIONS) if has_conv and jax.default_backend() == "cpu" else None
 
 
 def max_pool_2x2(x: Array) -> Array:
