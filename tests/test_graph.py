@@ -1,4 +1,6 @@
-"""The book's automatic differentiation on a computation graph (chapter 1 §2, L460–700).
+"""The book's automatic differentiation on a computation graph (chapter 1 §2, L460–700), and
+its nodes of two variables (chapter 7 §3, L3727–3899: ln(x²y + sin y) at (3, 2), √(exp t sin t)
+at 1, three outgoing edges, three paths).
 
 Identities of inventory §15: 2 (chain rule, sequential derivatives), 3 (reverse sweep, its n
 multiplications vs n(n+1)/2), 4 (fan-out: sum over paths), 5 (⊕/⊗ local derivatives), and
