@@ -2,11 +2,14 @@
 
 Partial derivatives and the gradient (with the book's examples), the geometry of the gradient
 (tangent to a level line, steepest ascent, directional derivative, tangent plane, first-order
-approximation), critical points of x² − y³ + xy, and the gradient of a network with respect to
+approximation), critical points of x² − y³ + xy, automatic differentiation on the computation
+graphs of chapter 1 with nodes of two variables (ln(x²y + sin y) at (3, 2), √(exp t · sin t) at 1,
+three outgoing edges, three paths), and the gradient of a network with respect to
 its weights by the *formule du sourire*, checked three ways (smile, backward recursion,
 jax.grad) on the book's two networks and on random DAGs; the layered manual backpropagation
-against jax.grad. Figures: surfaces, level lines with −grad f, the chapter's networks with their
-values and partial derivatives.
+against jax.grad. Figures: surfaces, level lines with −grad f, the computation graphs with
+values, [local derivatives] and {{derivatives}}, the chapter's networks with their values and
+partial derivatives.
 """
 
 from __future__ import annotations
