@@ -46,9 +46,11 @@ MODELS = {
     "p50": "784 → 50 → 50 → 10 (SGD)",
     "cnn": "MNIST CNN (Adam)",
 }
-# XLA's CPU convolutions: its YNNPACK path is the default in jaxlib 0.10; ``single-eigen`` turns
-# the YNN fusions off (Eigen's convolutions), measured as a variant.
-EIGEN_FLAGS = "--xla_cpu_experimental_ynn_fusion_type="
+# CNN variants: ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
+# convolutions, YNNPACK fusions off: fastest on an idle machine), ``single-ynn`` with XLA's
+# defaults (YNNPACK, jaxlib 0.10: slower idle, steadier when the cores are shared),
+# ``single-xlaconv`` with JAX's own convolution gradients, ``single-scan`` as one ``lax.scan``
+# per epoch.
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,10 +122,13 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     impl = "xla" if "xlaconv" in variant else "fast"
     if model == "cnn":
         net = models.mnist_cnn(impl=impl, rngs=nnx.Rngs(0))
+        # the option that makes the convolutions fastest here (XLA's defaults: ``-ynn``)
+        options = None if "ynn" in variant else models.conv_compiler_options(net)
         tx = optax.adam(1e-3, eps=1e-7)  # Keras's 'adam'
         xs = x[..., None]
     else:
         net = models.mnist_dense(int(model[1:]), rngs=nnx.Rngs(0))
+        options = None
         tx = optax.sgd(0.01)  # Keras's 'sgd'
         xs = x.reshape(len(x), 784)
     graphdef, params = nnx.split(net, nnx.Param)
@@ -152,7 +157,8 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     key = jax.random.key(1)
     xb0, yb0 = put(xs[:batch]), put(y[:batch])
     t0 = time.perf_counter()
-    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, opt_state, xb0, yb0).compile()
+    jit_step = jax.jit(step, donate_argnums=(0, 1), compiler_options=options)
+    compiled = jit_step.lower(params, opt_state, xb0, yb0).compile()
     compile_s = time.perf_counter() - t0
 
     if "scan" in variant:
@@ -171,7 +177,8 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
             return params, opt_state, losses[-1]
 
         t0 = time.perf_counter()
-        epoch_c = jax.jit(epoch_fn, donate_argnums=(0, 1)).lower(params, opt_state, key).compile()
+        epoch_jit = jax.jit(epoch_fn, donate_argnums=(0, 1), compiler_options=options)
+        epoch_c = epoch_jit.lower(params, opt_state, key).compile()
         compile_s += time.perf_counter() - t0
 
     times, loss = [], None
@@ -191,7 +198,13 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
                     loss.block_until_ready()
         loss = float(loss)
         times.append(time.perf_counter() - t0)
-    return {"epoch_s": times, "compile_s": compile_s, "loss": loss, "devices": ndev}
+    return {
+        "epoch_s": times,
+        "compile_s": compile_s,
+        "loss": loss,
+        "devices": ndev,
+        "compiler_options": options,
+    }
 
 
 def worker_keras(model: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
@@ -342,8 +355,9 @@ def plan(models: list[str], frameworks: list[str]) -> list[tuple[str, str, str, 
         if "jax" in frameworks:
             if m == "cnn":
                 runs.append(("jax", m, "single", {"XLA_FLAGS": ""}))
-                runs.append(("jax", m, "single-eigen", {"XLA_FLAGS": EIGEN_FLAGS}))
+                runs.append(("jax", m, "single-ynn", {"XLA_FLAGS": ""}))
                 runs.append(("jax", m, "single-xlaconv", {"XLA_FLAGS": ""}))
+                runs.append(("jax", m, "single-scan", {"XLA_FLAGS": ""}))
                 runs.append(
                     (
                         "jax",

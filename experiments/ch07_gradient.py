@@ -2,11 +2,14 @@
 
 Partial derivatives and the gradient (with the book's examples), the geometry of the gradient
 (tangent to a level line, steepest ascent, directional derivative, tangent plane, first-order
-approximation), critical points of x² − y³ + xy, and the gradient of a network with respect to
+approximation), critical points of x² − y³ + xy, automatic differentiation on the computation
+graphs of chapter 1 with nodes of two variables (ln(x²y + sin y) at (3, 2), √(exp t · sin t) at 1,
+three outgoing edges, three paths), and the gradient of a network with respect to
 its weights by the *formule du sourire*, checked three ways (smile, backward recursion,
 jax.grad) on the book's two networks and on random DAGs; the layered manual backpropagation
-against jax.grad. Figures: surfaces, level lines with −grad f, the chapter's networks with their
-values and partial derivatives.
+against jax.grad. Figures: surfaces, level lines with −grad f, the computation graphs with
+values, [local derivatives] and {{derivatives}}, the chapter's networks with their values and
+partial derivatives.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from deepmath_jax import backprop, smile  # noqa: E402
+from deepmath_jax import backprop, graph, smile  # noqa: E402
 from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 from deepmath_jax.gradient import (  # noqa: E402
     critical_points,
@@ -42,6 +45,7 @@ from deepmath_jax.gradient import (  # noqa: E402
     steepest_ascent,
     tangent_plane_to_graph,
 )
+from deepmath_jax.graph_drawing import draw_graph  # noqa: E402
 
 CHAPTER = Chapter(7, "gradient", "Gradient / Gradient", book_lines=(3380, 4214))
 
@@ -292,6 +296,100 @@ def critical_points_section(exp: Experiment) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# §3 Automatic differentiation: the graph engine of chapter 1 with nodes of two variables
+# --------------------------------------------------------------------------------------------
+
+
+def autodiff_section(exp: Experiment) -> None:
+    # The book prints exact expressions (18 + sin 2, 12/(18 + sin 2), …): each book value is
+    # that expression evaluated in float64; the engine's numbers come from the graph.
+    s2, c2 = math.sin(2), math.cos(2)
+    g, x, y, F = graph.ln_x2y_plus_sin_y()
+    ev = g.forward({"x": 3.0, "y": 2.0})
+    exp.compare("ln(x²y + sin y) at (3, 2): values z₀ = 18 + sin 2, F = ln(18 + sin 2)", book_line=3797,
+                book_value=[18 + s2, math.log(18 + s2)], value=[ev["z"], ev[F]])
+    exp.compare("ln(x²y + sin y) at (3, 2): local derivatives [2x₀y₀] = [12], [x₀² + cos y₀] = [9 + cos 2], "
+                "[1/z₀] = [1/(18 + sin 2)]", book_line=3801, book_value=[12.0, 9 + c2, 1 / (18 + s2)],
+                value=[ev.local["z", 0], ev.local["z", 1], ev.local["F", 0]])
+    book = [12 / (18 + s2), (9 + c2) / (18 + s2)]
+    paths = graph.derivatives_by_paths(ev, F, [x, y])
+    jgrad = jax.grad(g.as_function(F), argnums=(0, 1))(3.0, 2.0)
+    exp.compare("grad F(3, 2) = (12, 9 + cos 2)/(18 + sin 2): product of the local derivatives along the branches",
+                book_line=3813, book_value=book, value=[paths[x], paths[y]])
+    exp.compare("grad F(3, 2): reverse sweep (dérivées séquentielles)", book_line=3813, book_value=book,
+                value=graph.gradient(ev, F))
+    exp.compare("grad F(3, 2): jax.grad of the same graph", book_line=3813, book_value=book, value=list(jgrad))
+    # The general formulas (L3789–3792) at other points: the engine, evaluated on an array of points.
+    pts = jax.random.uniform(exp.key(10), (2, 200), minval=0.2, maxval=3.0)
+    evs = g.forward({"x": pts[0], "y": pts[1]})
+    z0 = pts[0] ** 2 * pts[1] + jnp.sin(pts[1])
+    formula = jnp.stack([2 * pts[0] * pts[1] / z0, (pts[0] ** 2 + jnp.cos(pts[1])) / z0])
+    exp.compare("∂F/∂x = 2x₀y₀/z₀, ∂F/∂y = (x₀² + cos y₀)/z₀ at 200 points of ]0.2, 3[²: max |engine − formula|",
+                book_line=3789, book_value=0.0, value=float(jnp.max(jnp.abs(graph.gradient(evs, F) - formula))),
+                tolerance=1e-13)  # float64 round-off
+
+    # Fan-out: F(t) = √(exp t · sin t) at t₀ = 1 (L3853–3881).
+    gt, t, Ft = graph.sqrt_exp_times_sin()
+    evt = gt.forward({"t": 1.0})
+    e, s1, c1 = math.e, math.sin(1), math.cos(1)
+    exp.compare("√(exp t sin t) at 1: values x₀ = e, y₀ = sin 1, z₀ = e sin 1, F = √(e sin 1)", book_line=3870,
+                book_value=[e, s1, e * s1, math.sqrt(e * s1)], value=[evt["x"], evt["y"], evt["z"], evt[Ft]])
+    exp.compare("√(exp t sin t) at 1: local derivatives [e], [cos 1], [sin 1], [e], [1/(2√(e sin 1))]",
+                book_line=3877, book_value=[e, c1, s1, e, 1 / (2 * math.sqrt(e * s1))],
+                value=[evt.local["x", 0], evt.local["y", 0], evt.local["z", 0], evt.local["z", 1], evt.local["F", 0]])
+    terms = {tt.nodes[2]: tt for tt in graph.path_terms(evt, Ft, t)}
+    half = 1 / (2 * math.sqrt(e * s1))
+    exp.compare("F'(1): the two path products [1/(2√(e sin 1))]·[sin 1]·[e] and [1/(2√(e sin 1))]·[e]·[cos 1]",
+                book_line=3877, book_value=[half * s1 * e, half * e * c1],
+                value=[terms["x"].product, terms["y"].product])
+    book_t = e * (s1 + c1) / (2 * math.sqrt(e * s1))
+    exp.compare("F'(1) = e(sin 1 + cos 1)/(2√(e sin 1)): sum over the outgoing edges of t (paths, reverse sweep, "
+                "jax.grad)", book_line=3881, book_value=[book_t] * 3,
+                value=[graph.derivatives_by_paths(evt, Ft, [t])[t], graph.reverse_sweep(evt, Ft)[t],
+                       jax.grad(gt.as_function(Ft))(1.0)])
+    ts = jnp.linspace(0.1, 3.0, 50)  # sin t > 0: the domain of √(exp t sin t)
+    general = jnp.exp(ts) * (jnp.sin(ts) + jnp.cos(ts)) / (2 * jnp.sqrt(jnp.exp(ts) * jnp.sin(ts)))
+    exp.compare("F'(t₀) = exp t₀ (sin t₀ + cos t₀)/(2√(exp t₀ sin t₀)) on ]0.1, 3[: max |engine − formula|",
+                book_line=3868, book_value=0.0,
+                value=float(jnp.max(jnp.abs(graph.reverse_sweep(gt.forward({"t": ts}), Ft)[t] - general))),
+                tolerance=1e-12)  # float64 round-off
+
+    # n outgoing edges (L3883–3888) and three paths through a reused ln t (L3890–3899).
+    g3, t3, F3 = graph.t_plus_ln2_plus_inv_sin()
+    t0 = 2.0
+    exp.compare("F = t + (ln t)² + 1/sin t at t = 2: three outgoing edges from t", book_line=3888, book_value=3,
+                value=sum(t3.name in n.inputs for n in g3.nodes.values()))
+    book3 = 1 + math.log(t0) - math.cos(t0) / math.sin(t0) ** 2
+    exp.compare("F'(2) = 1 + 2 ln 2/2 − cos 2/sin² 2: sum over the outgoing edges (reverse sweep, jax.grad)",
+                book_line=3888, book_value=[book3] * 2,
+                value=[graph.reverse_sweep(g3.forward({"t": t0}), F3)[t3], jax.grad(g3.as_function(F3))(t0)])
+    g4, t4, F4 = graph.t2_ln_t_ln_ln_t()
+    t0 = 2.5
+    ev4 = g4.forward({"t": t0})
+    exp.compare("F = t² · ln t · ln(ln t): number of paths from F to t", book_line=3898, book_value=3,
+                value=len(graph.path_terms(ev4, F4, t4)))
+    # No value printed (L3892): the closed form 2t ln t ln ln t + t ln ln t + t is the yardstick.
+    y0 = math.log(t0)
+    exp.compare("F'(2.5) of t² ln t ln(ln t): sum of the 3 path products, jax.grad; closed form (not printed)",
+                book_line=3898, book_value=[2 * t0 * y0 * math.log(y0) + t0 * math.log(y0) + t0] * 2,
+                value=[graph.derivatives_by_paths(ev4, F4, [t4])[t4], jax.grad(g4.as_function(F4))(t0)])
+
+    # Hand positions where an edge skips columns (t → ⊕ in the third graph, t² → ⊗ in the fourth).
+    pos3 = {"t": (0, 0), "ln t": (1.5, 0.8), "(ln t)²": (3, 0.8), "sin t": (1.5, -0.8), "1/sin t": (3, -0.8),
+            "s": (4.5, 0.8), "F": (6, 0)}
+    pos4 = {"t": (0, 0), "y": (1.5, 0.8), "t²": (1.5, -0.8), "ln y": (3, 1.2), "t² y": (3, -0.4), "F": (4.5, 0.4)}
+    fig, axes = plt.subplots(2, 2, figsize=(15, 8.5))
+    for ax, (evg, out, title, pos) in zip(axes.flat, (
+            (ev, F, "ln(x²y + sin y) at (3, 2) (L3806–3813)", None),
+            (evt, Ft, "√(exp t · sin t) at 1 (L3870–3881)", None),
+            (g3.forward({"t": 2.0}), F3, "t + (ln t)² + 1/sin t at 2: three outgoing edges (L3888)", pos3),
+            (ev4, F4, "t² ln t ln(ln t) at 2.5: three paths (L3890–3899)", pos4)), strict=True):
+        draw_graph(ax, evg, graph.reverse_sweep(evg, out), pos=pos,
+                   title=title + "\nvalues, [local derivatives], {{dF/d·}}")
+    exp.savefig(fig, "computation_graphs_two_variables")
+
+
+# --------------------------------------------------------------------------------------------
 # §4 The formule du sourire
 # --------------------------------------------------------------------------------------------
 
@@ -509,6 +607,8 @@ def run(exp: Experiment) -> None:
         approximation_section(exp)
     with exp.section("§2.7 critical points"):
         critical_points_section(exp)
+    with exp.section("§3 automatic differentiation"):
+        autodiff_section(exp)
     with exp.section("§4 formule du sourire"):
         smile_section(exp)
     with exp.section("§4.5 backprop (matrix form)"):

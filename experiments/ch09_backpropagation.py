@@ -3,7 +3,8 @@
 Gradient descent on the weights of networks, with ``jax.grad`` and optax
 (:mod:`deepmath_jax.descent`, :mod:`deepmath_jax.learning`, :mod:`deepmath_jax.hebb`): the
 logistic neuron and its table, the XOR and step sigmoid networks (full-batch descent, δ = 1,
-float64), the perceptron and the Hebb rule, the lemniscate/ellipse zones and the three black
+float64; again with grad E by the formule du sourire of chapter 7 and trained with the
+hand-written layered backpropagation of :mod:`deepmath_jax.backprop`), the perceptron and the Hebb rule, the lemniscate/ellipse zones and the three black
 cells with ReLU networks, and the ReLU neuron with a local minimum.
 
 Training of the ReLU networks: the book says "descente de gradient stochastique"; the authors'
@@ -28,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from deepmath_jax import descent, hebb, learning  # noqa: E402
+from deepmath_jax import backprop, descent, hebb, learning, smile  # noqa: E402
 from deepmath_jax.experiment import Chapter, Experiment, printed_tolerance, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(9, "backpropagation", "Rétropropagation / Backpropagation", book_lines=(4918, 5434))
@@ -137,8 +138,13 @@ def logistic(exp: Experiment) -> None:
 # §2.1 XOR and §2.3 the step function (L5103–5252)
 # --------------------------------------------------------------------------------------------
 
+XOR_GRAD_P0 = ["0.00349", "-0.00303", "-0.00832", "-0.00696", "-0.01350", "-0.01047", "-0.00324", "0.01258",
+               "-0.04671"]  # grad E(P_0), L5127
+XOR_P1000 = ["3.5623", "3.5675", "-5.5344", "-5.3682", "-5.3935", "1.8403", "-6.3234", "-6.3801", "3.1216"]  # L5141
+STEP_P5000 = ["-2.0142", "10.9964", "3.0543", "-7.7086", "8.2334", "7.8735", "-11.9037"]  # L5240
 
-def xor(exp: Experiment) -> None:
+
+def xor(exp: Experiment) -> descent.History:
     xy = jnp.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
     z = jnp.array([1.0, 1.0, 0.0, 0.0])
 
@@ -153,8 +159,7 @@ def xor(exp: Experiment) -> None:
     with exp.section("XOR network 2 → 2σ → 1σ, δ = 1"):
         exp.compare("E(P_0)", book_line=5125, book_value="0.2961", value=float(h.losses[0]))
         exp.compare("grad E(P_0)", book_line=5127, value=h.grads[0],
-                    book_value=["0.00349", "-0.00303", "-0.00832", "-0.00696", "-0.01350", "-0.01047",
-                                "-0.00324", "0.01258", "-0.04671"])
+                    book_value=XOR_GRAD_P0)
         exp.compare("P_1", book_line=5131, value=h.points[1],
                     book_value=["0.9965", "2.0030", "-2.9916", "-2.9930", "-1.9864", "1.0104", "1.0032", "0.9874", "-0.9532"])
         exp.compare("E(P_1)", book_line=5133, book_value="0.2935", value=float(h.losses[1]))
@@ -162,7 +167,7 @@ def xor(exp: Experiment) -> None:
                     book_value=["0.9925", "2.0055", "-2.9839", "-2.9860", "-1.9731", "1.0206", "1.0053", "0.9738", "-0.9105"])
         exp.compare("E(P_2)", book_line=5137, book_value="0.2911", value=float(h.losses[2]))
         exp.compare("P_1000", book_line=5141, value=h.points[1000],
-                    book_value=["3.5623", "3.5675", "-5.5344", "-5.3682", "-5.3935", "1.8403", "-6.3234", "-6.3801", "3.1216"])
+                    book_value=XOR_P1000)
         exp.compare("E(P_1000)", book_line=5143, book_value="0.0097", value=float(h.losses[1000]))
         p = h.points[1000]
         for point, book in (((0, 0), "0.08"), ((1, 1), "0.10"), ((1, 0), "0.89"), ((0, 1), "0.89")):
@@ -189,9 +194,10 @@ def xor(exp: Experiment) -> None:
     ax.set_ylabel("E")
     ax.set_title("error vs iterations (L5161)")
     exp.savefig(fig, "xor")
+    return h
 
 
-def step(exp: Experiment) -> None:
+def step(exp: Experiment) -> descent.History:
     x = jnp.concatenate([jnp.linspace(0, 2, 10), jnp.linspace(3, 5, 10), jnp.linspace(6, 8, 10)])
     z = jnp.concatenate([jnp.zeros(10), jnp.ones(10), jnp.zeros(10)])
 
@@ -202,7 +208,7 @@ def step(exp: Experiment) -> None:
     h = descent.descend(E, p0, descent.gradient_descent(1.0), 5000)
     with exp.section("step network 1 → 2σ → 1σ, δ = 1"):
         exp.compare("P_5000", book_line=5240, value=h.points[5000],
-                    book_value=["-2.0142", "10.9964", "3.0543", "-7.7086", "8.2334", "7.8735", "-11.9037"])
+                    book_value=STEP_P5000)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     axes[0].plot(np.asarray(h.losses))
     axes[0].set_xlabel("iteration")
@@ -215,6 +221,7 @@ def step(exp: Experiment) -> None:
     axes[1].legend()
     axes[1].set_title("F after k iterations (L5250)")
     exp.savefig(fig, "step_function")
+    return h
 
 
 # --------------------------------------------------------------------------------------------
@@ -453,11 +460,67 @@ def local_minimum(exp: Experiment) -> None:
     axes[2].set_title("E(a): local minima at −1 and +1, plateau on [−1/2, 1/3] (L5385)")
     exp.savefig(fig, "relu_local_minimum")
 
+# --------------------------------------------------------------------------------------------
+# The same trainings with the engines of chapter 7: the formule du sourire, hand backprop
+# --------------------------------------------------------------------------------------------
+
+
+def chapter7_engines(exp: Experiment, xor_run: descent.History, step_run: descent.History) -> None:
+    """grad E by the formule du sourire (∂E_i/∂a_j = 2 ∂F/∂a_j(X_i)(F(X_i) − z_i), L5008, the
+    ∂F/∂a_j of chapter 7) and the trainings with the hand-written layered backpropagation
+    (:mod:`deepmath_jax.backprop`, the recursion (4)–(6) in matrix form) instead of jax.grad."""
+    xy = jnp.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    z = jnp.array([1.0, 1.0, 0.0, 0.0])
+    p0 = jnp.array([1.0, 2.0, -3.0, -3.0, -2.0, 1.0, 1.0, 1.0, -1.0])
+    net = learning.xor_smile_network()
+    points = [{"x": float(a), "y": float(b)} for a, b in np.asarray(xy)]
+    params0 = dict(zip(learning.XOR_WEIGHTS, (float(v) for v in p0), strict=True))
+    acts = ("sigmoid", "sigmoid")
+    with exp.section("XOR and step networks with the engines of chapter 7"):
+        for method, label in ((smile.smile_partials, "formule du sourire"),
+                              (smile.recursion_partials, "backward recursion (4)–(6)")):
+            E0, g0 = learning.error_gradient(net, points, [float(v) for v in z], params0, method)
+            exp.compare(f"XOR: E(P_0) with ∂F/∂a_j by the {label} on each point", book_line=5125,
+                        book_value="0.2961", value=float(E0))
+            exp.compare(f"XOR: grad E(P_0) = (1/4) Σ 2 ∂F/∂a_j (F − z_i), ∂F/∂a_j by the {label}", book_line=5127,
+                        book_value=XOR_GRAD_P0, value=[float(g0[k]) for k in learning.XOR_WEIGHTS])
+        layers, errors = backprop.gradient_descent(learning.xor_layers(p0), xy, z[:, None], activations=acts,
+                                                   learning_rate=1.0, steps=1000, manual=True)
+        p1000 = learning.xor_weights(layers)
+        exp.compare("XOR: E(P_0), hand-written layered backprop", book_line=5125, book_value="0.2961",
+                    value=float(errors[0]))
+        exp.compare("XOR: P_1000 trained with hand-written layered backprop",
+                    book_line=5141, book_value=XOR_P1000, value=p1000)
+        exp.compare("XOR: E(P_1000), hand-written layered backprop", book_line=5143, book_value="0.0097",
+                    value=float(backprop.loss_value(layers, xy, z[:, None], activations=acts)))
+        exp.compare("XOR: max |P_1000 by hand backprop − P_1000 by jax.grad + optax|", book_line=5141,
+                    book_value=0.0, value=float(jnp.max(jnp.abs(p1000 - xor_run.points[1000]))),
+                    tolerance=1e-10)  # the same float64 recurrence, summed in another order
+
+        x = jnp.concatenate([jnp.linspace(0, 2, 10), jnp.linspace(3, 5, 10), jnp.linspace(6, 8, 10)])
+        zs = jnp.concatenate([jnp.zeros(10), jnp.ones(10), jnp.zeros(10)])
+        ps0 = jnp.array([0.0, 1.0, 0.0, -1.0, 1.0, 1.0, -1.0])
+        layers, _ = backprop.gradient_descent(learning.step_layers(ps0), x[:, None], zs[:, None], activations=acts,
+                                              learning_rate=1.0, steps=5000, manual=True)
+        p5000 = learning.step_weights(layers)
+        exp.compare("step network: P_5000 trained with hand-written layered backprop", book_line=5240,
+                    book_value=STEP_P5000, value=p5000)
+        exp.compare("step network: max |P_5000 by hand backprop − P_5000 by jax.grad + optax|", book_line=5240,
+                    book_value=0.0, value=float(jnp.max(jnp.abs(p5000 - step_run.points[5000]))),
+                    tolerance=1e-9)  # 5000 float64 steps from the same start
+        step_params0 = dict(zip(learning.STEP_WEIGHTS, (float(v) for v in ps0), strict=True))
+        _, g0s = learning.error_gradient(learning.step_smile_network(), [{"x": float(v)} for v in np.asarray(x)],
+                                         [float(v) for v in zs], step_params0)
+        exp.compare("step network: grad E(P_0) by the formule du sourire vs jax.grad (max |difference|)",
+                    book_line=5008, book_value=0.0, tolerance=1e-14,
+                    value=float(jnp.max(jnp.abs(jnp.array([g0s[k] for k in learning.STEP_WEIGHTS]) - step_run.grads[0]))))
+
 
 def run(exp: Experiment) -> None:
     logistic(exp)
-    xor(exp)
-    step(exp)
+    xor_run = xor(exp)
+    step_run = step(exp)
+    chapter7_engines(exp, xor_run, step_run)
     perceptron(exp)
     local_minimum(exp)
     lemniscate(exp)

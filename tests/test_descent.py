@@ -4,6 +4,7 @@ step-size schedules, and the chapter's identities (inventory part 1 §15 items 2
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -431,6 +432,12 @@ def test_book_regressions_exact_solutions(x64):
     hp = descent.descend(plane, jnp.zeros(3), descent.gradient_descent(0.01), 5000)
     np.testing.assert_allclose(hp.final, [-11 / 9, 7 / 9, 7 / 3], atol=1e-9)
     assert float(hp.losses[-1]) == pytest.approx(130 / 9, abs=1e-9)
+    parabola = jnp.array([[2.0, 0.0], [0.0, 2.0], [4.0, 6.0], [1.0, 0.0]])
+    fit = lambda p: jnp.sum((parabola[:, 1] - (parabola[:, 0] ** 2 + p[0] * parabola[:, 0] + p[1])) ** 2)  # noqa: E731
+    assert float(fit(jnp.array([-3.0, 2.0]))) == 0.0  # y = x² − 3x + 2 goes through the 4 points
+    hq = descent.descend(fit, jnp.array([1.0, 1.0]), descent.gradient_descent(0.01), 2000)
+    np.testing.assert_allclose(hq.final, [-3.0, 2.0], atol=1e-9)
+    assert float(hq.losses[-1]) < 1e-17
 
 
 def _circle_e(p, pt):
@@ -495,6 +502,45 @@ def test_non_finite_loss_names_the_step_and_the_step_size(x64):
     # Unchecked, the history keeps the non-finite values (for inspection).
     h = descent.descend(f, jnp.array([2.0]), descent.gradient_descent(1.1), 3000, check=False)
     assert not np.isfinite(np.asarray(h.losses[-1]))
+
+
+def test_every_descent_stops_on_a_non_finite_loss_naming_step_and_step_size(x64):
+    """Stochastic, mini-batch (both tracks), momentum, Nesterov and the book's recurrences by hand:
+    a step size far too large makes E overflow; the error names the step k and δ."""
+    xs, ys = jnp.array([0.0, 2.0, 6.0, 5.0]), jnp.array([3.0, 4.0, 6.0, 1.0])
+    data, total = (xs, ys), _line_total(xs, ys)
+    p0 = jnp.array([0.0, 1.0])
+    tx = descent.gradient_descent(1.0)
+    quad = lambda p: p[0] ** 2 + 3 * p[1] ** 2  # noqa: E731
+    quad_grad = lambda p: jnp.stack([2 * p[0], 6 * p[1]])  # noqa: E731
+    runs = {
+        "stochastic": lambda: descent.descend_stochastic(_line_error, p0, data, tx, 400),
+        "minibatch": lambda: descent.descend_minibatch(_line_error, p0, data, tx, 2, 200),
+        "minibatch, batch track": lambda: descent.descend_minibatch(_line_error, p0, data, tx, 2, 200, track="batch"),
+        "heavy ball": lambda: descent.descend(quad, p0 + 1, descent.heavy_ball(1.0, 0.5), 2000),
+        "nesterov": lambda: descent.descend(quad, p0 + 1, descent.nesterov(1.0, 0.5), 2000),
+        "book momentum": lambda: descent.book_momentum(quad, quad_grad, p0 + 1, 1.0, 0.5, 2000),
+        "book nesterov": lambda: descent.book_nesterov(quad, quad_grad, p0 + 1, 1.0, 0.5, 2000),
+        "book stochastic": lambda: descent.book_stochastic_descent(total, _line_error_grad, data, p0, 1.0, 400),
+        "book minibatch": lambda: descent.book_minibatch_descent(total, _line_error_grad, data, p0, 1.0, 2, 200),
+    }
+    for name, run in runs.items():
+        with pytest.raises(descent.NonFiniteLossError, match=r"not finite at step k = \d+ \(step size δ = 1[ ;)]") as info:
+            run()
+        assert info.value.step > 0 and info.value.step_size == 1.0, name
+        assert not math.isfinite(info.value.loss), name
+    # A schedule: the δ_k of the step that overflowed is reported.
+    with pytest.raises(descent.NonFiniteLossError) as info:
+        descent.descend(quad, p0 + 1, descent.gradient_descent(schedules.keras_decay(2.0, 1e-4)), 2000)
+    assert info.value.step_size == pytest.approx(2.0 / (1e-4 * (info.value.step - 1) + 1))
+    # The hand-written layered backprop (chapter 7 §4.5) reports in the same way.
+    from deepmath_jax import backprop
+
+    params = backprop.init_mlp(jax.random.key(0), [2, 4, 1])
+    X = jnp.ones((8, 2))
+    with pytest.raises(descent.NonFiniteLossError, match=r"step \d+ .* δ = 1e\+30"):
+        backprop.gradient_descent(params, X, jnp.ones((8, 1)), activations=("tanh", "identity"),
+                                  learning_rate=1e30, steps=20)
 
 
 def test_bad_arguments_are_rejected():

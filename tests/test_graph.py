@@ -1,4 +1,6 @@
-"""The book's automatic differentiation on a computation graph (chapter 1 §2, L460–700).
+"""The book's automatic differentiation on a computation graph (chapter 1 §2, L460–700), and
+its nodes of two variables (chapter 7 §3, L3727–3899: ln(x²y + sin y) at (3, 2), √(exp t sin t)
+at 1, three outgoing edges, three paths).
 
 Identities of inventory §15: 2 (chain rule, sequential derivatives), 3 (reverse sweep, its n
 multiplications vs n(n+1)/2), 4 (fan-out: sum over paths), 5 (⊕/⊗ local derivatives), and
@@ -18,19 +20,27 @@ from hypothesis import strategies as st
 
 from deepmath_jax.graph import (
     ADD,
+    DIV,
     MUL,
     OPS,
+    SUB,
     Graph,
     Op,
+    binary,
     chain,
     derivatives_by_paths,
+    gradient,
+    ln_x2y_plus_sin_y,
     path_terms,
     power,
     reverse_sweep,
     scale,
+    sqrt_exp_times_sin,
+    t2_ln_t_ln_ln_t,
+    t_plus_ln2_plus_inv_sin,
     unary,
 )
-from deepmath_jax.graph_drawing import layout
+from deepmath_jax.graph_drawing import draw_graph, layout
 
 # --------------------------------------------------------------------------------------------
 # The book's examples
@@ -130,6 +140,143 @@ def test_two_variable_node_is_one_line(x64):
     np.testing.assert_allclose([reverse_sweep(ev, F)[x], reverse_sweep(ev, F)[y]], expected, rtol=1e-14)
     with pytest.raises(ValueError, match=r"outside its domain \(x²y \+ sin y > 0\)"):
         g.forward({"x": 1.0, "y": -2.0})
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 7 §3: nodes of two variables (L3727–3899)
+# --------------------------------------------------------------------------------------------
+
+
+def test_book_ln_x2y_plus_sin_y_at_3_2(x64):
+    """L3797–3813: z₀ = 18 + sin 2, [12], [9 + cos 2], [1/(18 + sin 2)], grad F(3, 2)."""
+    g, x, y, F = ln_x2y_plus_sin_y()
+    ev = g.forward({"x": 3.0, "y": 2.0})
+    z0 = 18 + math.sin(2)
+    np.testing.assert_allclose([ev["z"], ev[F]], [z0, math.log(z0)], rtol=1e-15)
+    assert float(ev.local["z", 0]) == 12.0
+    np.testing.assert_allclose([ev.local["z", 1], ev.local["F", 0]], [9 + math.cos(2), 1 / z0], rtol=1e-15)
+    book = [12 / z0, (9 + math.cos(2)) / z0]
+    # one path per input: [1/z₀] × [2x₀y₀] and [1/z₀] × [x₀² + cos y₀]
+    (px,), (py,) = path_terms(ev, F, x), path_terms(ev, F, y)
+    assert px.nodes == ("F", "z", "x") and py.nodes == ("F", "z", "y")
+    np.testing.assert_allclose([px.product, py.product], book, rtol=1e-15)
+    np.testing.assert_allclose(gradient(ev, F), book, rtol=1e-15)
+    np.testing.assert_allclose(jax.grad(g.as_function(F), argnums=(0, 1))(3.0, 2.0), book, rtol=1e-15)
+    np.testing.assert_allclose(jax.grad(lambda a, b: jnp.log(a**2 * b + jnp.sin(b)), argnums=(0, 1))(3.0, 2.0),
+                               book, rtol=1e-15)
+
+
+@given(st.floats(-3, 3), st.floats(0.05, 3))
+def test_ln_x2y_plus_sin_y_general_formulas(x0, y0):
+    """∂F/∂x = 2x₀y₀/z₀ and ∂F/∂y = (x₀² + cos y₀)/z₀ (L3789–3792) = jax.grad, wherever z₀ > 0
+    (y₀ ∈ ]0, 3] gives x₀²y₀ + sin y₀ > 0)."""
+    with jax.enable_x64(True):
+        g, x, y, F = ln_x2y_plus_sin_y()
+        ev = g.forward({"x": x0, "y": y0})
+        z0 = x0**2 * y0 + math.sin(y0)
+        formula = [2 * x0 * y0 / z0, (x0**2 + math.cos(y0)) / z0]
+        np.testing.assert_allclose(gradient(ev, F, [x, y]), formula, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(jax.grad(g.as_function(F), argnums=(0, 1))(x0, y0), formula, rtol=1e-12, atol=1e-14)
+
+
+def test_ln_x2y_plus_sin_y_outside_its_domain_is_named():
+    g, *_ = ln_x2y_plus_sin_y()
+    with pytest.raises(ValueError, match=r"node 'F' = ln\(z\) is evaluated outside its domain \(x > 0\).*'z': -"):
+        g.forward({"x": 0.5, "y": -2.0})
+
+
+def test_book_sqrt_exp_sin_at_1(x64):
+    """L3870–3881: the two path products [1/(2√z₀)]·[sin 1]·[e] and [1/(2√z₀)]·[e]·[cos 1], and
+    F'(1) = e(sin 1 + cos 1)/(2√(e sin 1))."""
+    g, t, F = sqrt_exp_times_sin()
+    ev = g.forward({"t": 1.0})
+    e, s, c = math.e, math.sin(1), math.cos(1)
+    np.testing.assert_allclose([ev["x"], ev["y"], ev["z"], ev[F]], [e, s, e * s, math.sqrt(e * s)], rtol=1e-15)
+    half = 1 / (2 * math.sqrt(e * s))
+    terms = {term.nodes: term for term in path_terms(ev, F, t)}
+    assert set(terms) == {("F", "z", "x", "t"), ("F", "z", "y", "t")}
+    np.testing.assert_allclose(terms["F", "z", "x", "t"].factors, [half, s, e], rtol=1e-15)
+    np.testing.assert_allclose(terms["F", "z", "y", "t"].factors, [half, e, c], rtol=1e-15)
+    book = e * (s + c) / (2 * math.sqrt(e * s))
+    np.testing.assert_allclose(sum(float(term.product) for term in terms.values()), book, rtol=1e-15)
+    np.testing.assert_allclose(reverse_sweep(ev, F)[t], book, rtol=1e-15)
+    np.testing.assert_allclose(jax.grad(lambda u: jnp.sqrt(jnp.exp(u) * jnp.sin(u)))(1.0), book, rtol=1e-15)
+
+
+def test_sqrt_exp_sin_general_formula_on_an_array(x64):
+    """F'(t₀) = exp t₀ (sin t₀ + cos t₀)/(2√(exp t₀ sin t₀)) (L3868) at many points at once."""
+    g, t, F = sqrt_exp_times_sin()
+    ts = jnp.linspace(0.05, 3.0, 64)
+    formula = jnp.exp(ts) * (jnp.sin(ts) + jnp.cos(ts)) / (2 * jnp.sqrt(jnp.exp(ts) * jnp.sin(ts)))
+    np.testing.assert_allclose(reverse_sweep(g.forward({"t": ts}), F)[t], formula, rtol=1e-12)
+    np.testing.assert_allclose(jax.vmap(jax.grad(g.as_function(F)))(ts), formula, rtol=1e-12)
+
+
+@given(st.floats(0.1, 3.0))
+def test_three_outgoing_edges_and_three_paths(t0):
+    """F = t + (ln t)² + 1/sin t: t has 3 outgoing edges, F' = 1 + 2 ln t/t − cos t/sin² t (L3888);
+    F = t² ln t ln(ln t): 3 paths from F to t (L3890–3899), their sum = jax.grad."""
+    with jax.enable_x64(True):
+        g, t, F = t_plus_ln2_plus_inv_sin()
+        assert sum(t.name in n.inputs for n in g.nodes.values()) == 3
+        ev = g.forward({"t": t0})
+        expected = 1 + 2 * math.log(t0) / t0 - math.cos(t0) / math.sin(t0) ** 2
+        np.testing.assert_allclose(reverse_sweep(ev, F)[t], expected, rtol=1e-11)
+        np.testing.assert_allclose(derivatives_by_paths(ev, F, [t])[t], expected, rtol=1e-11)
+        assert len(path_terms(ev, F, t)) == 3
+        g4, t4, F4 = t2_ln_t_ln_ln_t()
+        s0 = 1.05 + t0  # t > 1: ln(ln t) is defined
+        ev4 = g4.forward({"t": s0})
+        terms = path_terms(ev4, F4, t4)
+        assert len(terms) == 3
+        y0 = math.log(s0)
+        closed = 2 * s0 * y0 * math.log(y0) + s0 * math.log(y0) + s0
+        np.testing.assert_allclose(sum(float(p.product) for p in terms), closed, rtol=1e-11)
+        np.testing.assert_allclose(jax.grad(g4.as_function(F4))(s0), closed, rtol=1e-11)
+    with pytest.raises(ValueError, match=r"node 'ln y' = ln\(y\) is evaluated outside its domain"):
+        g4.forward({"t": 0.5})
+
+
+@given(st.floats(-3, 3, allow_subnormal=False), st.floats(-3, 3).filter(lambda v: abs(v) > 0.1))
+def test_binary_nodes_sub_div_and_operators(a, b):  # (XLA flushes subnormal numbers to 0)
+    """binary(): a node of two variables with its two partials; ⊖ and ⊘ ([1], [−1]; [1/y], [−x/y²])."""
+    with jax.enable_x64(True):
+        g = Graph()
+        x, y = g.inputs("x", "y")
+        d, q = x - y, x / y
+        F = g.apply(binary("x·e^y", lambda u, v: u * jnp.exp(v), lambda u, v: jnp.exp(v), lambda u, v: u * jnp.exp(v)),
+                    d, 2.0 - q)
+        assert g.op(d) is SUB and g.op(q) is DIV and g.op(F).arity == 2
+        ev = g.forward({"x": a, "y": b})
+        np.testing.assert_allclose([ev.local[q.name, 0], ev.local[q.name, 1]], [1 / b, -a / b**2], rtol=1e-14)
+        assert float(ev.local[d.name, 0]) == 1 and float(ev.local[d.name, 1]) == -1
+        expected = jax.grad(lambda u, v: (u - v) * jnp.exp(2 - u / v), argnums=(0, 1))(a, b)
+        np.testing.assert_allclose(gradient(ev, F), expected, rtol=1e-11, atol=1e-12)
+
+
+def test_gradient_of_an_unused_input_is_zero_and_div_by_zero_is_named(x64):
+    g = Graph()
+    x, y, _ = g.inputs("x", "y", "w")
+    F = x / y
+    np.testing.assert_allclose(gradient(g.forward({"x": 3.0, "y": 2.0, "w": 7.0}), F), [0.5, -0.75, 0.0])
+    with pytest.raises(ValueError, match=r"outside its domain \(y ≠ 0\)"):
+        g.forward({"x": 3.0, "y": 0.0, "w": 1.0})
+
+
+def test_draw_graph_places_nodes_by_hand():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g, t, F = sqrt_exp_times_sin()
+    ev = g.forward({"t": 1.0})
+    fig, ax = plt.subplots()
+    draw_graph(ax, ev, reverse_sweep(ev, F), pos={"y": (1.0, -2.0)})
+    texts = {txt.get_text(): txt.get_position() for txt in ax.texts}
+    assert texts[f"y = {float(ev['y']):.4g}"] == pytest.approx((1.0, -2.0 + 0.14))
+    assert any(k.startswith("{{") for k in texts)
+    plt.close(fig)
 
 
 def test_power_and_scale(x64):

@@ -11,10 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax import descent, hebb, learning
+from deepmath_jax import backprop, descent, hebb, learning, smile
 
 
 def in_x64(fn):
@@ -100,6 +100,95 @@ def test_step_network_order_of_weights():
     s = jax.nn.sigmoid
     np.testing.assert_allclose(learning.step_network(p, x),
                                s(3.0 * s(0.5 * x - 1.0) - 1.5 * s(2.0 * x + 0.25) + 0.2), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# The same networks for the engines of chapter 7 (smile DAGs, dense layers)
+# --------------------------------------------------------------------------------------------
+
+_XY = jnp.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+_Z = jnp.array([1.0, 1.0, 0.0, 0.0])
+_STEP_X = jnp.concatenate([jnp.linspace(0, 2, 4), jnp.linspace(3, 5, 4), jnp.linspace(6, 8, 4)])
+_STEP_Z = jnp.concatenate([jnp.zeros(4), jnp.ones(4), jnp.zeros(4)])
+
+
+def test_xor_grad_e_p0_by_the_smile_formula(x64):
+    """grad E(P_0) = (1/4) Σ 2 ∂F/∂a_j (F − z_i) (L5008) with ∂F/∂a_j by the formule du sourire
+    gives the book's E(P_0) = 0.2961 and grad E(P_0) (L5125–5127); (0, 0) makes ∂F/∂x undefined
+    there (x = 0), which grad E does not use."""
+    p0 = [1.0, 2.0, -3.0, -3.0, -2.0, 1.0, 1.0, 1.0, -1.0]
+    net = learning.xor_smile_network()
+    points = [{"x": float(a), "y": float(b)} for a, b in np.asarray(_XY)]
+    params = dict(zip(learning.XOR_WEIGHTS, p0, strict=True))
+    E, g = learning.error_gradient(net, points, [1.0, 1.0, 0.0, 0.0], params)
+    assert float(E) == pytest.approx(0.2961, abs=1e-4)
+    np.testing.assert_allclose([g[k] for k in learning.XOR_WEIGHTS],
+                               [0.00349, -0.00303, -0.00832, -0.00696, -0.01350, -0.01047, -0.00324, 0.01258, -0.04671],
+                               atol=1e-5)
+    expected = jax.grad(lambda p: learning.mean_squared_error(_Z, learning.xor_network(p, _XY)))(jnp.array(p0))
+    np.testing.assert_allclose([g[k] for k in learning.XOR_WEIGHTS], expected, rtol=1e-12, atol=1e-16)
+    with pytest.raises(smile.SmileUndefinedError, match="the input x = 0"):
+        smile.smile_partials(net, points[2], params)
+
+
+_xor_value_and_grad = jax.jit(jax.value_and_grad(lambda p: learning.mean_squared_error(_Z, learning.xor_network(p, _XY))))
+_step_value_and_grad = jax.jit(jax.value_and_grad(
+    lambda p: learning.mean_squared_error(_STEP_Z, learning.step_network(p, _STEP_X))))
+
+
+@settings(max_examples=5)  # eager per-point engines; the engines themselves are property-tested in test_smile
+@given(w=st.lists(st.floats(-3, 3), min_size=9, max_size=9))
+@in_x64
+def test_error_gradient_three_ways_equals_jax_grad(w):
+    """error_gradient with the smile formula and with the recursion = jax.grad of E written with
+    the book's functions (xor_network, step_network), for the XOR and the step networks."""
+    cases = ((learning.xor_smile_network(), learning.XOR_WEIGHTS, [{"x": float(a), "y": float(b)} for a, b in np.asarray(_XY)],
+              _Z, _xor_value_and_grad, w),
+             (learning.step_smile_network(), learning.STEP_WEIGHTS, [{"x": float(v)} for v in np.asarray(_STEP_X)],
+              _STEP_Z, _step_value_and_grad, w[:7]))
+    for net, names, points, z, value_and_grad, weights in cases:
+        expected = value_and_grad(jnp.array(weights))
+        params = dict(zip(names, weights, strict=True))
+        for method in (smile.smile_partials, smile.recursion_partials):  # jax side: E of the book's functions
+            e, g = learning.error_gradient(net, points, [float(v) for v in z], params, method)
+            np.testing.assert_allclose(e, expected[0], rtol=1e-12)
+            np.testing.assert_allclose([g[k] for k in names], expected[1], rtol=1e-9, atol=1e-13)
+
+
+@given(w=st.lists(st.floats(-3, 3), min_size=9, max_size=9))
+@in_x64
+def test_layers_round_trip_and_forward(w):
+    p = jnp.array(w)
+    np.testing.assert_array_equal(learning.xor_weights(learning.xor_layers(p)), p)
+    np.testing.assert_array_equal(learning.step_weights(learning.step_layers(p[:7])), p[:7])
+    np.testing.assert_allclose(backprop.forward(learning.xor_layers(p), _XY, ("sigmoid", "sigmoid"))[:, 0],
+                               learning.xor_network(p, _XY), rtol=1e-14)
+    np.testing.assert_allclose(backprop.forward(learning.step_layers(p[:7]), _STEP_X[:, None], ("sigmoid", "sigmoid"))[:, 0],
+                               learning.step_network(p[:7], _STEP_X), rtol=1e-14)
+
+
+def test_hand_backprop_trains_the_xor_network_like_jax_grad(x64):
+    """backprop.gradient_descent (the recursion (4)–(6) by hand, matrix form) = descent with
+    jax.grad + optax, on the book's XOR network (the experiment runs the book's 1000 steps)."""
+    p0 = jnp.array([1.0, 2.0, -3.0, -3.0, -2.0, 1.0, 1.0, 1.0, -1.0])
+    h = descent.descend(lambda p: learning.mean_squared_error(_Z, learning.xor_network(p, _XY)), p0,
+                        descent.gradient_descent(1.0), 50)
+    layers, errors = backprop.gradient_descent(learning.xor_layers(p0), _XY, _Z[:, None],
+                                               activations=("sigmoid", "sigmoid"), learning_rate=1.0, steps=50)
+    np.testing.assert_allclose(learning.xor_weights(layers), h.points[50], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(errors, h.losses[:50], rtol=1e-12)
+
+
+def test_engine_conversions_reject_bad_input():
+    with pytest.raises(ValueError, match="the XOR network has 9 weights"):
+        learning.xor_layers(jnp.zeros(7))
+    with pytest.raises(ValueError, match=r"the XOR network has layers W \(2, 2\)"):
+        learning.xor_weights(learning.step_layers(jnp.zeros(7)))
+    with pytest.raises(ValueError, match=r"the step network has layers W \(1, 2\)"):
+        learning.step_weights(learning.xor_layers(jnp.zeros(9)))
+    with pytest.raises(ValueError, match="as many targets as points"):
+        learning.error_gradient(learning.step_smile_network(), [{"x": 1.0}], [0.0, 1.0],
+                                dict.fromkeys(learning.STEP_WEIGHTS, 0.5))
 
 
 # --------------------------------------------------------------------------------------------

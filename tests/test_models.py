@@ -133,6 +133,33 @@ def test_hand_written_convolution_gradient_equals_jax(cin):
     np.testing.assert_allclose(ix, rx, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("cin,cout,k", [(1, 32, 3), (32, 16, 3), (3, 4, 5)])
+def test_fast_conv_layer_equals_nnx_conv_values_and_gradients(cin, cout, k):
+    # The bench's fast layer (hand-written gradient) against Flax's own nnx.Conv with the same
+    # weights: outputs and the gradients of input, kernel and bias of a random linear functional.
+    kx, kg = jax.random.split(jax.random.key(cin + cout))
+    ours = models.Conv2D(cin, cout, k, "relu", impl="fast", rngs=nnx.Rngs(1))
+    ours.bias[...] = jax.random.normal(jax.random.key(2), (cout,))
+    ref = nnx.Conv(cin, cout, (k, k), padding="SAME", rngs=nnx.Rngs(0))
+    ref.kernel[...] = ours.kernel[...]
+    ref.bias[...] = ours.bias[...]
+    x = jax.random.normal(kx, (4, 9, 8, cin))
+    g = jax.random.normal(kg, (4, 9, 8, cout))
+
+    def grads(layer, pre):
+        def loss(m, x):
+            return jnp.sum(jax.nn.relu(pre(m, x)) * g)
+
+        return jax.jit(nnx.grad(loss, argnums=(0, 1)))(layer, x)
+
+    (gm, gx) = grads(ours, lambda m, x: m.preactivation(x))
+    (rm, rx) = grads(ref, lambda m, x: m(x))
+    np.testing.assert_allclose(ours(x), jax.nn.relu(ref(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gm.kernel[...], rm.kernel[...], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(gm.bias[...], rm.bias[...], rtol=1e-4, atol=1e-4)
+
+
 def test_kernel_gradient_by_definition():
     # dW[i,j,c,o] = Σ x̃[b,h+i,w+j,c] g[b,h,w,o]: the book's "each input contributes in
     # proportion to its value" (L7009–7011)
@@ -212,3 +239,23 @@ def test_initialisers_have_the_stated_laws():
     # same key → same draw; another key → another draw
     np.testing.assert_array_equal(k, models.glorot_uniform(jax.random.key(0), (3, 3, 32, 64)))
     assert not np.allclose(k, models.glorot_uniform(jax.random.key(2), (3, 3, 32, 64)))
+
+
+def test_conv_compiler_options_same_gradients():
+    # The XLA option only changes which CPU kernels run the convolutions: same gradients; an
+    # unknown option name would be rejected by jax.jit here.
+    cnn = models.build("viz_cnn")
+    opts = models.conv_compiler_options(cnn)
+    assert models.conv_compiler_options(models.build("mnist_dense_p8")) is None
+    if jax.default_backend() == "cpu":
+        assert opts == models.CONV_CPU_COMPILER_OPTIONS
+    graphdef, params = nnx.split(cnn, nnx.Param)
+    x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
+
+    def loss(p):
+        return jnp.sum(nnx.merge(graphdef, p).logits(x) ** 2)
+
+    ref = jax.jit(jax.grad(loss))(params)
+    got = jax.jit(jax.grad(loss), compiler_options=opts)(params)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -52,6 +52,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from deepmath_jax.activations import ACTIVATIONS, get_activation
+from deepmath_jax.descent import NonFiniteLossError
 
 Params = list[dict[str, Array]]
 LOSSES = ("mse", "cross_entropy")
@@ -257,7 +258,8 @@ def gradient_descent(
 
     Raises:
       ValueError: a non-positive number of steps or learning rate, bad shapes (see
-        :func:`manual_value_and_grad`), or a non-finite error (names the first bad step).
+        :func:`manual_value_and_grad`);
+      NonFiniteLossError: (a ValueError) a non-finite error, naming the first bad step and δ.
     """
     if steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps}")
@@ -269,6 +271,8 @@ def gradient_descent(
     bad = ~jnp.isfinite(history)
     if bool(jnp.any(bad)):
         k = int(jnp.argmax(bad))
-        raise ValueError(f"the error became non-finite at step {k} (E = {float(history[k])}) with learning rate "
-                         f"δ = {learning_rate}: the descent diverges; lower δ")
+        # the error class of the chapter 8 descents (a ValueError), with the same attributes
+        raise NonFiniteLossError(f"the error became non-finite at step {k} (E = {float(history[k])}) with learning "
+                                 f"rate δ = {learning_rate}: the descent diverges; lower δ",
+                                 step=k, step_size=float(learning_rate), loss=float(history[k]))
     return new, history

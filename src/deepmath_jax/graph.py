@@ -25,12 +25,21 @@ Example — the book's graph √(x·y + z²) at (2, 8, 3) (L481–499)::
     ev[F]                                  # 5.0
     reverse_sweep(ev, F)[x]                # 0.8 = y/(2F)
 
-An operation of several variables is one line (chapter 7)::
+Chapter 7 *Gradient* §3 *Différentiation automatique* (L3727–3899) adds nodes of two (or n)
+variables: a node (x, y) ↦ f(x, y) carries [∂ₓf(x₀, y₀)] and [∂ᵧf(x₀, y₀)] on its two incoming
+branches (:func:`binary`; ``sub`` and ``div`` are registered beside ⊕ and ⊗), and the same
+rules give every partial derivative, hence the gradient (:func:`gradient`). The book's graphs
+are :func:`ln_x2y_plus_sin_y` (L3782), :func:`sqrt_exp_times_sin` (L3853),
+:func:`t_plus_ln2_plus_inv_sin` (L3888) and :func:`t2_ln_t_ln_ln_t` (L3892)::
 
-    register(Op("f", lambda x, y: jnp.log(x**2 * y + jnp.sin(y)),
-                (lambda x, y: 2 * x * y / (x**2 * y + jnp.sin(y)),
-                 lambda x, y: (x**2 + jnp.cos(y)) / (x**2 * y + jnp.sin(y))),
-                domain=lambda x, y: x**2 * y + jnp.sin(y) > 0, domain_text="x²y + sin y > 0"))
+    g, x, y, F = ln_x2y_plus_sin_y()
+    ev = g.forward({"x": 3.0, "y": 2.0})
+    ev.local["z", 0], ev.local["z", 1]     # [12], [9 + cos 2]
+    gradient(ev, F)                        # (12, 9 + cos 2)/(18 + sin 2)
+
+A node of several variables of one's own is one line::
+
+    f = binary("f", lambda x, y: x * jnp.exp(y), lambda x, y: jnp.exp(y), lambda x, y: x * jnp.exp(y))
 
 Values are JAX arrays (scalars, or arrays of one shape to evaluate at many points at once); the
 engine runs eagerly, node by node, so that an error can name its node. ``jax.grad`` of
@@ -111,6 +120,25 @@ register(unary("tan", jnp.tan, lambda x: 1 + jnp.tan(x) ** 2, domain=lambda x: j
 register(unary("neg", lambda x: -x, lambda x: -jnp.ones_like(x), label="x ↦ −x"))
 
 
+def binary(name: str, fn: Callable, d_dx: Callable, d_dy: Callable, *, label: str = "", domain=None,
+           domain_text: str = "") -> Op:
+    """A node of two variables (x, y) ↦ f(x, y) — chapter 7 §3.1 (L3732–3774): the branch from x
+    carries the local derivative [∂ₓf(x₀, y₀)], the branch from y carries [∂ᵧf(x₀, y₀)], and a
+    partial derivative of the output is, as before, the product of the local derivatives along the
+    branches from the output back to that input. ⊕ and ⊗ are the cases x + y and x × y (L3776).
+
+    For n variables (L3815) build an :class:`Op` with n partials: branch i carries [∂f/∂xᵢ].
+    """
+    return Op(name, fn, (d_dx, d_dy), label or name, domain, domain_text)
+
+
+# Two more nodes of two variables, with their hand partials.
+SUB = register(binary("sub", lambda x, y: x - y, lambda x, y: jnp.ones_like(x), lambda x, y: -jnp.ones_like(y),
+                      label="⊖"))
+DIV = register(binary("div", lambda x, y: x / y, lambda x, y: 1 / y, lambda x, y: -x / y**2, label="⊘",
+                      domain=lambda x, y: y != 0, domain_text="y ≠ 0"))
+
+
 def power(n: float) -> Op:
     """x ↦ xⁿ with [n xⁿ⁻¹] (table L308–323); non-integer n needs x > 0."""
     integer = float(n).is_integer()
@@ -156,6 +184,18 @@ class Var:
 
     def __rmul__(self, other):
         return self.graph.apply(MUL, other, self)
+
+    def __sub__(self, other):
+        return self.graph.apply(SUB, self, other)
+
+    def __rsub__(self, other):
+        return self.graph.apply(SUB, other, self)
+
+    def __truediv__(self, other):
+        return self.graph.apply(DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return self.graph.apply(DIV, other, self)
 
     def __repr__(self) -> str:
         return f"Var({self.name!r})"
@@ -469,3 +509,66 @@ def chain(*ops: str | Op, input_name: str = "x") -> tuple[Graph, Var, Var]:
     for k, op in enumerate(ops, start=1):
         v = g.apply(op, v, name=f"{input_name}{k}")
     return g, x, v
+
+
+def gradient(ev: Evaluation, output: Var | str, inputs: Sequence[Var | str] | None = None) -> Array:
+    """grad F at the evaluated point (chapter 7, L3782): the vector of ∂F/∂xᵢ for the graph's
+    inputs (default: all, in the order they were added), each by the reverse sweep; an input F
+    does not depend on gets 0. Stacked along a new first axis."""
+    names = [_name(i) for i in inputs] if inputs is not None else ev.graph.input_names
+    d = reverse_sweep(ev, output)
+    out = ev.values[_name(output)]
+    return jnp.stack([d.values[n] if n in d.values else jnp.zeros_like(out) for n in names])
+
+
+# --------------------------------------------------------------------------------------------
+# The graphs of chapter 7, §3 Différentiation automatique (L3727–3899)
+# --------------------------------------------------------------------------------------------
+
+#: f(x, y) = x²y + sin y, a node of two variables with [∂ₓf] = [2xy] and [∂ᵧf] = [x² + cos y] (L3789–3792).
+X2Y_PLUS_SIN_Y = binary("x²y+sin y", lambda x, y: x**2 * y + jnp.sin(y), lambda x, y: 2 * x * y,
+                        lambda x, y: x**2 + jnp.cos(y), label="x²y + sin y")
+
+
+def ln_x2y_plus_sin_y() -> tuple[Graph, Var, Var, Var]:
+    """The graph of F(x, y) = ln(x²y + sin y) (L3782–3813): (x, y) → z = x²y + sin y (a node of two
+    variables) → F = ln z; [∂F/∂x] = [1/z₀] × [2x₀y₀], [∂F/∂y] = [1/z₀] × [x₀² + cos y₀].
+    At (3, 2): z₀ = 18 + sin 2, ∂F/∂x = 12/(18 + sin 2), ∂F/∂y = (9 + cos 2)/(18 + sin 2).
+    Returns (graph, x, y, F); the intermediate node is named ``"z"``."""
+    g = Graph()
+    x, y = g.inputs("x", "y")
+    F = g.apply("ln", g.apply(X2Y_PLUS_SIN_Y, x, y, name="z"), name="F")
+    return g, x, y, F
+
+
+def sqrt_exp_times_sin() -> tuple[Graph, Var, Var]:
+    """The graph of F(t) = √(exp t · sin t) (L3853–3881), the fan-out F(t) = f(u(t), v(t)) with
+    u = exp, v = sin, f = ⊗, then √: t → x = exp t, t → y = sin t, z = x ⊗ y, F = √z.
+    F'(t₀) = [1/(2√z₀)]·[y₀]·[exp t₀] + [1/(2√z₀)]·[x₀]·[cos t₀] (L3864): the sum over the two
+    outgoing edges of t. At t₀ = 1: F'(1) = e(sin 1 + cos 1)/(2√(e sin 1)) (L3881).
+    Returns (graph, t, F); the intermediate nodes are named ``"x"``, ``"y"``, ``"z"``."""
+    g = Graph()
+    t = g.input("t")
+    z = g.apply(MUL, g.apply("exp", t, name="x"), g.apply("sin", t, name="y"), name="z")
+    return g, t, g.apply("sqrt", z, name="F")
+
+
+def t_plus_ln2_plus_inv_sin() -> tuple[Graph, Var, Var]:
+    """F(t) = t + (ln t)² + 1/sin t (L3883–3888): t has three outgoing edges and
+    F'(t) = 1 + 2 ln t / t − cos t / sin² t is the sum over them. Returns (graph, t, F)."""
+    g = Graph()
+    t = g.input("t")
+    square_ln = g.apply("square", g.apply("ln", t, name="ln t"), name="(ln t)²")
+    inv_sin = g.apply("inv", g.apply("sin", t, name="sin t"), name="1/sin t")
+    return g, t, g.apply(ADD, g.apply(ADD, t, square_ln, name="s"), inv_sin, name="F")
+
+
+def t2_ln_t_ln_ln_t() -> tuple[Graph, Var, Var]:
+    """F(t) = t² · ln t · ln(ln t) (L3890–3899), with ln t computed once and reused for ln(ln t):
+    the derivative is a sum over three paths from F back to t (the edge t → y = ln t splits in
+    two). Needs t > 1. Returns (graph, t, F)."""
+    g = Graph()
+    t = g.input("t")
+    y = g.apply("ln", t, name="y")
+    p = g.apply(MUL, g.apply("square", t, name="t²"), y, name="t² y")
+    return g, t, g.apply(MUL, p, g.apply("ln", y, name="ln y"), name="F")

@@ -46,12 +46,16 @@ def _fmt(v) -> str:
 
 
 def draw_graph(ax, ev: Evaluation, derivatives: Derivatives | None = None, *,
-               names: Mapping[str, str] | None = None, title: str = "") -> None:
+               names: Mapping[str, str] | None = None, title: str = "",
+               pos: Mapping[str, tuple[float, float]] | None = None) -> None:
     """Draw ``ev``'s graph on a matplotlib axis: values, [local derivatives], {{derivatives}}.
 
-    ``names`` renames nodes in the picture (``{"v3": "F"}``).
+    ``names`` renames nodes in the picture (``{"v3": "F"}``); ``pos`` places some nodes by hand
+    (``{name: (x, y)}``, the others keep :func:`layout`'s place), e.g. to keep an edge that skips
+    columns off the nodes it would cross.
     """
-    graph, pos = ev.graph, layout(ev.graph)
+    graph = ev.graph
+    pos = {**layout(graph), **dict(pos or {})}
     names = dict(names or {})
     for name, node in graph.nodes.items():
         x1, y1 = pos[name]
@@ -66,7 +70,11 @@ def draw_graph(ax, ev: Evaluation, derivatives: Derivatives | None = None, *,
             ax.text(xm, ym - 0.1, f"[{_fmt(ev.local[name, slot])}]", ha="center", va="top",
                     fontsize=8, color="tab:blue")
         if op is not None and op.arity > 1:
-            ax.text(x1 - 0.32, y1 + 0.22, op.label or op.name, ha="center", fontsize=12)
+            symbol = op.label or op.name
+            if len(symbol) <= 2:  # ⊕, ⊗: a symbol beside the node, as in the book
+                ax.text(x1 - 0.32, y1 + 0.22, symbol, ha="center", fontsize=12)
+            else:  # a node of several variables (chapter 7): its formula above its value
+                ax.text(x1, y1 + 0.42, symbol, ha="center", va="bottom", fontsize=8, style="italic")
         ax.plot([x1], [y1], "o", color="black", ms=4)
         label = names.get(name, name)
         ax.text(x1, y1 + 0.14, f"{label} = {_fmt(ev.values[name])}", ha="center", va="bottom", fontsize=9)

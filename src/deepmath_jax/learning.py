@@ -11,7 +11,11 @@ function of the weights P (L4940–4994; note the mean, where chapter 8 used a s
   (:func:`logistic_error_grad`, L5020–5030, tested against ``jax.grad``); F = ½ exactly on the
   line ax + by + c = 0 (L5072–5098);
 - :func:`xor_network` (2 → 2 σ → 1 σ, 9 weights in the book's order, L5103–5164) and
-  :func:`step_network` (1 → 2 σ → 1 σ, 7 weights, L5215–5252);
+  :func:`step_network` (1 → 2 σ → 1 σ, 7 weights, L5215–5252); the same networks for the
+  engines of chapter 7 — DAGs of neurons (:func:`xor_smile_network`, :func:`step_smile_network`)
+  whose grad E by the *formule du sourire* is :func:`error_gradient`, and dense layers
+  (:func:`xor_layers`, :func:`step_layers`) for the hand-written backpropagation of
+  :mod:`deepmath_jax.backprop`;
 - ReLU networks of any widths (:func:`mlp_init`, :func:`mlp_apply`, ReLU on every layer
   including the output, as in the book's Keras scripts) with :func:`parameter_count`, and
   :func:`train_mlp` (mini-batches with ``jax.grad`` + optax, :mod:`deepmath_jax.descent`);
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +37,7 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from deepmath_jax import descent
+from deepmath_jax import descent, smile
 from deepmath_jax.activations import relu, sigmoid
 from deepmath_jax.losses import mean_squared_error  # E = (1/N) Σ (F(X_i) − z_i)², L4988–4994
 
@@ -107,6 +111,97 @@ def step_network(weights: ArrayLike, x: ArrayLike) -> Array:
     a1, b1, a2, b2, a3, b3, c3 = _weights(weights, 7, "the step network")
     x = jnp.asarray(x)
     return sigmoid(a3 * sigmoid(a1 * x + b1) + b3 * sigmoid(a2 * x + b2) + c3)
+
+
+# --------------------------------------------------------------------------------------------
+# The same two networks for the engines of chapter 7: smile DAGs and dense layers
+# --------------------------------------------------------------------------------------------
+
+#: The book's order of the weights (L5113, L5225), the names of the smile networks' variables.
+XOR_WEIGHTS = ("a1", "b1", "c1", "a2", "b2", "c2", "a3", "b3", "c3")
+STEP_WEIGHTS = ("a1", "b1", "a2", "b2", "a3", "b3", "c3")
+
+
+def xor_smile_network() -> smile.Network:
+    """:func:`xor_network` as a DAG of neurons for :mod:`deepmath_jax.smile`: inputs x, y;
+    σ neurons g1 (weights a1, b1, bias c1), g2 (a2, b2, bias c2) and F (a3 from g1, b3 from g2,
+    bias c3)."""
+    return smile.Network(
+        ["x", "y"], [("g1", "sigmoid", "c1"), ("g2", "sigmoid", "c2"), ("F", "sigmoid", "c3")],
+        [("x", "g1", "a1"), ("y", "g1", "b1"), ("x", "g2", "a2"), ("y", "g2", "b2"), ("g1", "F", "a3"),
+         ("g2", "F", "b3")])
+
+
+def step_smile_network() -> smile.Network:
+    """:func:`step_network` as a DAG of neurons: input x; σ neurons g1 (a1, bias b1), g2 (a2, bias
+    b2) and F (a3 from g1, b3 from g2, bias c3)."""
+    return smile.Network(
+        ["x"], [("g1", "sigmoid", "b1"), ("g2", "sigmoid", "b2"), ("F", "sigmoid", "c3")],
+        [("x", "g1", "a1"), ("x", "g2", "a2"), ("g1", "F", "a3"), ("g2", "F", "b3")])
+
+
+def xor_layers(weights: ArrayLike) -> list[dict[str, Array]]:
+    """The XOR weights in the book's order as the dense layers of :mod:`deepmath_jax.backprop`:
+    W₁ = [[a1, a2], [b1, b2]], b₁ = (c1, c2); W₂ = [[a3], [b3]], b₂ = (c3) (activations σ, σ)."""
+    a1, b1, c1, a2, b2, c2, a3, b3, c3 = _weights(weights, 9, "the XOR network")
+    return [{"W": jnp.stack([jnp.stack([a1, a2]), jnp.stack([b1, b2])]), "b": jnp.stack([c1, c2])},
+            {"W": jnp.stack([a3, b3])[:, None], "b": c3[None]}]
+
+
+def xor_weights(layers: Sequence[Mapping[str, ArrayLike]]) -> Array:
+    """Inverse of :func:`xor_layers`: the 9 weights in the book's order."""
+    (W1, b1), (W2, b2) = ((jnp.asarray(layer["W"]), jnp.asarray(layer["b"])) for layer in layers)
+    if W1.shape != (2, 2) or b1.shape != (2,) or W2.shape != (2, 1) or b2.shape != (1,):
+        raise ValueError(f"the XOR network has layers W (2, 2), b (2,), W (2, 1), b (1,); got {W1.shape}, "
+                         f"{b1.shape}, {W2.shape}, {b2.shape}")
+    return jnp.stack([W1[0, 0], W1[1, 0], b1[0], W1[0, 1], W1[1, 1], b1[1], W2[0, 0], W2[1, 0], b2[0]])
+
+
+def step_layers(weights: ArrayLike) -> list[dict[str, Array]]:
+    """The step-network weights in the book's order as dense layers: W₁ = [[a1, a2]],
+    b₁ = (b1, b2); W₂ = [[a3], [b3]], b₂ = (c3) (activations σ, σ)."""
+    a1, b1, a2, b2, a3, b3, c3 = _weights(weights, 7, "the step network")
+    return [{"W": jnp.stack([a1, a2])[None, :], "b": jnp.stack([b1, b2])},
+            {"W": jnp.stack([a3, b3])[:, None], "b": c3[None]}]
+
+
+def step_weights(layers: Sequence[Mapping[str, ArrayLike]]) -> Array:
+    """Inverse of :func:`step_layers`: the 7 weights in the book's order."""
+    (W1, b1), (W2, b2) = ((jnp.asarray(layer["W"]), jnp.asarray(layer["b"])) for layer in layers)
+    if W1.shape != (1, 2) or b1.shape != (2,) or W2.shape != (2, 1) or b2.shape != (1,):
+        raise ValueError(f"the step network has layers W (1, 2), b (2,), W (2, 1), b (1,); got {W1.shape}, "
+                         f"{b1.shape}, {W2.shape}, {b2.shape}")
+    return jnp.stack([W1[0, 0], b1[0], W1[0, 1], b1[1], W2[0, 0], W2[1, 0], b2[0]])
+
+
+def error_gradient(
+    net: smile.Network,
+    points: Sequence[Mapping[str, float]],
+    targets: Sequence[float],
+    params: Mapping[str, float],
+    method: Callable[..., smile.Partials] = smile.smile_partials,
+) -> tuple[Array, dict[str, Array]]:
+    """E = (1/N) Σᵢ (F(Xᵢ) − zᵢ)² and grad E = (1/N) Σᵢ grad Eᵢ with ∂Eᵢ/∂aⱼ = 2 ∂F/∂aⱼ(Xᵢ)(F(Xᵢ) − zᵢ)
+    (L5002–5008), the ∂F/∂aⱼ(Xᵢ) of each point by ``method`` — :func:`~deepmath_jax.smile.smile_partials`
+    (the *formule du sourire*, chapter 7), :func:`~deepmath_jax.smile.recursion_partials` or
+    :func:`~deepmath_jax.smile.jax_partials`. Returns (E, {weight name: ∂E/∂weight}).
+
+    The smile formula is only asked for the weights here: an input equal to 0 (XOR's (0, 0))
+    makes its ∂F/∂x undefined (L3981), which grad E does not need, so the smile method runs with
+    ``fallback=True`` and the weights' partials are the book's formulas wherever g_* ≠ 0.
+    """
+    if len(points) != len(targets) or not points:
+        raise ValueError(f"error_gradient needs as many targets as points (≥ 1), got {len(points)} and {len(targets)}")
+    kwargs = {"fallback": True} if method is smile.smile_partials else {}
+    total_e, total_g = 0.0, dict.fromkeys(net.params, 0.0)
+    for x, z in zip(points, targets, strict=True):
+        part = method(net, x, params, **kwargs)
+        e, g = smile.error_partials(part, z)
+        total_e = total_e + e
+        for k in net.params:
+            total_g[k] = total_g[k] + g[k]
+    n = len(points)
+    return total_e / n, {k: v / n for k, v in total_g.items()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,10 +35,15 @@ Conventions (what the book's numbers depend on, see inventory part 1 §13):
 
 Speed (see ``benchmarks/bench_training.py``): the convolution layers use :func:`conv2d_same`,
 whose gradient is written by hand (``jax.custom_vjp``) in the forms XLA's CPU kernels run
-fastest — the weight gradient Σ x·g as a convolution of the output gradient by the input (roles
-swapped), and the one-channel first layer as 9 shifted multiply-adds. ``impl="xla"`` gives the
-plain ``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the book's
-"convolution as a matrix" view (patches, then one matrix product) — all three are tested equal.
+fastest — the input gradient as a plain convolution by the flipped kernel, the weight gradient
+Σ x·g as a convolution of the output gradient by the input (roles swapped, canonical layouts so
+that it stays fast inside ``lax.scan``), and for the one-channel first layer the forward pass as
+9 shifted multiply-adds and the weight gradient as one matrix product of the 9 shifted images
+(the book's "convolution as a matrix" view, chapters 12 and 14). ``impl="xla"`` gives the plain
+``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the matrix view for
+every layer (patches, then one matrix product) — all three are tested equal, and equal to
+``nnx.Conv``. :func:`conv_compiler_options` gives the XLA:CPU options that train the
+convolution networks fastest on an idle machine.
 """
 
 from __future__ import annotations
@@ -193,12 +198,39 @@ def _kernel_grad(x: Array, g: Array, k: int) -> Array:
     batch, the images b the input channels) and whose *kernel* is x (spatial extent H×W): XLA's
     CPU convolution runs this arrangement about 1.6× faster than the one JAX's transpose rule
     emits (inputs as batch). Its tap index comes out reversed (i' = k−1−i), hence the flip.
+    The operands are transposed explicitly to the canonical NHWC / HWIO layouts: XLA:CPU then
+    calls its library convolution everywhere, also inside a ``lax.scan`` body, where a
+    convolution with other dimension numbers falls back to a naive loop ~35× slower.
     """
     p = k // 2
     out = lax.conv_general_dilated(
-        g, x, (1, 1), ((p, p), (p, p)), dimension_numbers=("CHWN", "IHWO", "NHWC")
+        g.transpose(3, 1, 2, 0),  # (o, h, w, b): o the batch, b the input channels
+        x.transpose(1, 2, 0, 3),  # (h, w, b, c): an H×W kernel from b to c
+        (1, 1),
+        ((p, p), (p, p)),
+        dimension_numbers=_NHWC,
     )  # (o, k, k, c), taps reversed
     return out[:, ::-1, ::-1, :].transpose(1, 2, 3, 0)
+
+
+def _input_grad(g: Array, kernel: Array) -> Array:
+    """∂/∂x of Σ g·conv(x, K): the 'same' correlation of g with the kernel flipped in space and
+    its channel roles swapped, dx[b,h,w,c] = Σ g̃[b,h−i+p,w−j+p,o] K[i,j,c,o] (the transposed
+    convolution). Written as a plain NHWC convolution: XLA's CPU kernels run it ~1.2× faster than
+    the form JAX's transpose rule emits."""
+    return _conv_xla(g, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+
+
+def _kernel_grad_one_channel(x: Array, g: Array, k: int) -> Array:
+    """∂/∂W for a one-channel input, the book's "convolution as a matrix" view transposed:
+    dW[i,j,0,o] = Σ_{b,h,w} x̃[b,h+i,w+j] g[b,h,w,o] is the (k², B·H·W) matrix of the k² shifted
+    images times the (B·H·W, O) output gradient — one matrix product, ~10× faster here than a
+    convolution with a single input channel."""
+    b, h, w, _ = x.shape
+    p = k // 2
+    xp = jnp.pad(x[..., 0], ((0, 0), (p, p), (p, p)))
+    cols = jnp.stack([xp[:, i : i + h, j : j + w] for i in range(k) for j in range(k)])
+    return (cols.reshape(k * k, b * h * w) @ g.reshape(b * h * w, -1)).reshape(k, k, 1, -1)
 
 
 @jax.custom_vjp
@@ -212,10 +244,11 @@ def _conv_fast_fwd(x: Array, kernel: Array) -> tuple[Array, tuple[Array, Array]]
 
 def _conv_fast_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array, Array]:
     x, kernel = res
-    # ∂/∂x: the transposed convolution (flipped kernel) — JAX's rule is already XLA's best form;
-    # for the first layer x is the data and XLA drops this unused branch.
-    dx = jax.vjp(lambda x_: _conv_xla(x_, kernel), x)[1](g)[0]
-    return dx, _kernel_grad(x, g, kernel.shape[0]).astype(kernel.dtype)
+    k = kernel.shape[0]
+    # For the first layer x is the data: dx is unused and XLA drops it.
+    dx = _input_grad(g, kernel).astype(x.dtype)
+    dw = _kernel_grad_one_channel(x, g, k) if x.shape[3] == 1 else _kernel_grad(x, g, k)
+    return dx, dw.astype(kernel.dtype)
 
 
 _conv_fast.defvjp(_conv_fast_fwd, _conv_fast_bwd)
@@ -239,6 +272,24 @@ def conv2d_same(x: Array, kernel: Array, *, impl: ConvImpl = "fast") -> Array:
     if impl == "im2col":
         return _conv_im2col(x, kernel)
     raise ValueError(f"impl must be 'fast', 'xla' or 'im2col', got {impl!r}")
+
+
+#: XLA:CPU compile options for training the convolution networks, for ``jax.jit(…,
+#: compiler_options=…)``. An empty ``xla_cpu_experimental_ynn_fusion_type`` (a documented XLA
+#: flag, ``XLA_FLAGS=--help``) turns off jaxlib 0.10's YNNPACK fusions, so that convolutions run
+#: on XLA's Eigen kernels: the MNIST CNN's training step took ≈ 8.0 ms instead of ≈ 10 ms on an
+#: idle 2-core machine (batch 32) — but ≈ 14.5 ms instead of ≈ 12 ms with one core busy with
+#: another process, where YNNPACK degrades more gracefully (benchmarks/bench_training.py
+#: measures both).
+CONV_CPU_COMPILER_OPTIONS: dict[str, str] = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def conv_compiler_options(model: nnx.Module) -> dict[str, str] | None:
+    """``jax.jit`` compiler options for training ``model``: :data:`CONV_CPU_COMPILER_OPTIONS`
+    for a network with :class:`Conv2D` layers on the CPU backend, else ``None`` (XLA's
+    defaults), e.g. ``jax.jit(step, compiler_options=conv_compiler_options(model))``."""
+    has_conv = any(isinstance(m, Conv2D) for _, m in nnx.iter_graph(model))
+    return dict(CONV_CPU_COMPILER_OPTIONS) if has_conv and jax.default_backend() == "cpu" else None
 
 
 def max_pool_2x2(x: Array) -> Array:

@@ -887,8 +887,10 @@ def fit(
             row["seconds"] = time.perf_counter() - t0
             history.append(row)
             totals = lift(init_totals(names))
+            # refresh=False: the bar redraws at its own pace (a run of thousands of one-step
+            # epochs would otherwise write a line per epoch)
             bar.set_postfix({"epoch": epoch + 1} | {k: f"{v:.4g}" for k, v in row.items()
-                                                    if k != "seconds"})
+                                                    if k != "seconds"}, refresh=False)
             if ckpt is not None:
                 save(epoch + 1, 0)
     finally:
