@@ -189,3 +189,15 @@ def test_local_file_corpus(tmp_path):
     (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00abc")
     with pytest.raises(ValueError, match="not UTF-8"):
         load_corpus(tmp_path / "b.txt")
+
+
+def test_fortunes_from_an_unpacked_package(tmp_path, monkeypatch):
+    """``$DEEPMATH_FORTUNES_DIR``: the package unpacked without installing it (CI); `%` splits."""
+    (tmp_path / "wisdom").write_text("The cat sat.\n%\nThe dog ran.\n", encoding="utf-8")
+    monkeypatch.setenv("DEEPMATH_FORTUNES_DIR", str(tmp_path))
+    c = load_corpus("fortunes")
+    assert c.name == "fortunes" and "The cat sat." in c.text and "The dog ran." in c.text
+    assert "%" not in c.text
+    monkeypatch.setenv("DEEPMATH_FORTUNES_DIR", str(tmp_path / "missing"))
+    with pytest.raises(CorpusNotFoundError, match="missing"):
+        load_corpus("fortunes")

@@ -82,12 +82,14 @@ def load_text_file(path: str | os.PathLike[str]) -> Corpus:
     return Corpus(text, p.stem, str(p))
 
 
-def load_fortunes(directory: str | os.PathLike[str] = FORTUNES_DIR) -> Corpus:
+def load_fortunes(directory: str | os.PathLike[str] | None = None) -> Corpus:
     """The English prose of the Debian package ``fortunes`` (quotations, jokes, ~440 000 words).
 
-    Each file holds texts separated by lines ``%``; they become paragraphs.
+    Each file holds texts separated by lines ``%``; they become paragraphs. ``directory``
+    defaults to ``$DEEPMATH_FORTUNES_DIR`` (a package unpacked elsewhere, as CI does), else the
+    installed ``/usr/share/games/fortunes``.
     """
-    d = Path(directory)
+    d = Path(directory or os.environ.get("DEEPMATH_FORTUNES_DIR") or FORTUNES_DIR)
     files = sorted(
         f for f in d.glob("*")
         if f.is_file() and not f.is_symlink() and f.suffix == "" and f.name not in _FORTUNES_SKIP
