@@ -71,6 +71,20 @@ FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
 FASHION_NAMES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"]
 
 
+
+def _word_groups_figure(pts: np.ndarray, groups: dict[str, list[str]]):
+    """Scatter of 2-D word coordinates (rows of ``pts`` in the order of ``groups``), one colour
+    and legend entry per group, each point labelled with its word."""
+    fig, ax = plt.subplots(figsize=(8, 6))
+    k = 0
+    for g, ws in groups.items():
+        ax.scatter(*pts[k : k + len(ws)].T, label=g)
+        for w, p in zip(ws, pts[k : k + len(ws)], strict=True):
+            ax.annotate(w, p)
+        k += len(ws)
+    ax.legend()
+    return fig, ax
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", default="auto", help="text file, tiny_shakespeare, fortunes, python_docs or auto (default)")
     parser.add_argument("--download", action="store_true", help="allow tensorflow-datasets downloads")
@@ -515,27 +529,13 @@ def cooccurrence(exp: Experiment, sentences_cased: list[list[str]], corpus: C.Co
     words = [w for ws in groups.values() for w in ws]
     if len(words) >= 6:
         pts = np.asarray(pca(E[[idx[w] for w in words]], 2)[0])
-        fig, ax = plt.subplots(figsize=(8, 6))
-        k = 0
-        for g, ws in groups.items():
-            ax.scatter(*pts[k : k + len(ws)].T, label=g)
-            for w, p in zip(ws, pts[k : k + len(ws)], strict=True):
-                ax.annotate(w, p)
-            k += len(ws)
-        ax.legend()
+        fig, ax = _word_groups_figure(pts, groups)
         ax.set_title(f"Embedding learned by next-word prediction ({corpus.name}, N = {N}, n = 50): PCA 2D")
         exp.savefig(fig, "plongement-mots-1")
         # Projection on the plane of the canonical f_1, f_3 (L8990–8996): coordinates 0 and 2.
         f13 = np.eye(E.shape[1])[[0, 2]]
         pts = np.asarray(project_on_basis(E[[idx[w] for w in words]], f13))
-        fig, ax = plt.subplots(figsize=(8, 6))
-        k = 0
-        for g, ws in groups.items():
-            ax.scatter(*pts[k : k + len(ws)].T, label=g)
-            for w, p in zip(ws, pts[k : k + len(ws)], strict=True):
-                ax.annotate(w, p)
-            k += len(ws)
-        ax.legend()
+        fig, ax = _word_groups_figure(pts, groups)
         ax.set_title("π(x) = (⟨x|f_1⟩, ⟨x|f_3⟩): a plane chosen by hand separates less than PCA")
         exp.savefig(fig, "projection-plan")
         # Projection on the line u = v_man − v_day (the book uses v_animal − v_city with BERT, L8962–8977).

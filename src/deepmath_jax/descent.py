@@ -594,8 +594,12 @@ def _check_point_and_gradient(grad_f: Callable, p0: ArrayLike, *extra: Any) -> A
     return p0
 
 
-def _book_history(f: Callable, points: Array, grads: Array, steps: Array) -> History:
-    return History(points, jax.vmap(f)(points), grads, steps)
+def _book_history(f: Callable, grad_f: Callable, p0: Array, points: Array, steps: Array,
+                  check: bool) -> History:
+    """P_0 followed by the scanned points, with f and its gradient at each (the book's tables)."""
+    points = jnp.concatenate([p0[None], points])
+    history = History(points, jax.vmap(f)(points), jax.vmap(grad_f)(points), steps)
+    return check_finite(history) if check else history
 
 
 def book_gradient_descent(
@@ -627,9 +631,7 @@ def book_gradient_descent(
         return q, (q, d)
 
     _, (points, steps) = jax.lax.scan(step, p0, jnp.arange(n_steps))
-    points = jnp.concatenate([p0[None], points])
-    history = _book_history(f, points, jax.vmap(grad_f)(points), steps)
-    return check_finite(history) if check else history
+    return _book_history(f, grad_f, p0, points, steps, check)
 
 
 def book_momentum(
@@ -656,9 +658,7 @@ def book_momentum(
         return (q, p), (q, d)
 
     _, (points, steps) = jax.lax.scan(step, (p0, p0), jnp.arange(n_steps))
-    points = jnp.concatenate([p0[None], points])
-    history = _book_history(f, points, jax.vmap(grad_f)(points), steps)
-    return check_finite(history) if check else history
+    return _book_history(f, grad_f, p0, points, steps, check)
 
 
 def book_nesterov(
@@ -687,9 +687,7 @@ def book_nesterov(
         return (q, p), (q, d)
 
     _, (points, steps) = jax.lax.scan(step, (p0, p0), jnp.arange(n_steps))
-    points = jnp.concatenate([p0[None], points])
-    history = _book_history(f, points, jax.vmap(grad_f)(points), steps)
-    return check_finite(history) if check else history
+    return _book_history(f, grad_f, p0, points, steps, check)
 
 
 def lookahead_points(points: Array, mu: float) -> Array:
@@ -733,9 +731,7 @@ def book_stochastic_descent(
         return q, (q, d)
 
     _, (points, steps) = jax.lax.scan(step, p0, jnp.arange(n_steps))
-    points = jnp.concatenate([p0[None], points])
-    history = _book_history(f, points, jax.vmap(_total_grad(grad_fi, data))(points), steps)
-    return check_finite(history) if check else history
+    return _book_history(f, _total_grad(grad_fi, data), p0, points, steps, check)
 
 
 def book_minibatch_descent(
@@ -776,6 +772,4 @@ def book_minibatch_descent(
         return q, (q, d)
 
     _, (points, steps) = jax.lax.scan(step, p0, jnp.arange(epochs * per_epoch))
-    points = jnp.concatenate([p0[None], points])
-    history = _book_history(f, points, jax.vmap(_total_grad(grad_fi, data))(points), steps)
-    return check_finite(history) if check else history
+    return _book_history(f, _total_grad(grad_fi, data), p0, points, steps, check)
