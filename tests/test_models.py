@@ -152,12 +152,42 @@ def test_fast_conv_layer_equals_nnx_conv_values_and_gradients(cin, cout, k):
 
         return jax.jit(nnx.grad(loss, argnums=(0, 1)))(layer, x)
 
-    (gm, gx) = grads(ours, lambda m, x: m.preactivation(x))
     (rm, rx) = grads(ref, lambda m, x: m(x))
     np.testing.assert_allclose(ours(x), jax.nn.relu(ref(x)), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(gm.kernel[...], rm.kernel[...], rtol=1e-4, atol=1e-3)
-    np.testing.assert_allclose(gm.bias[...], rm.bias[...], rtol=1e-4, atol=1e-4)
+    # through the preactivation (conv2d_same's gradient) and through the whole fused layer
+    # (relu(relu(z)) has the gradient of relu(z))
+    for pre in (lambda m, x: m.preactivation(x), lambda m, x: m(x)):
+        (gm, gx) = grads(ours, pre)
+        np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gm.kernel[...], rm.kernel[...], rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(gm.bias[...], rm.bias[...], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "linear"])
+@pytest.mark.parametrize("cin", [1, 3])
+def test_fused_conv_layer_gradient_equals_jax(cin, activation):
+    # conv2d_layer's one hand-written gradient (from the saved output y = act(z)) against
+    # jax.grad of the composed act(conv + b) with lax.conv_general_dilated
+    kx, kw, kb, kg = jax.random.split(jax.random.key(cin), 4)
+    x = jax.random.normal(kx, (3, 7, 6, cin))
+    w = jax.random.normal(kw, (3, 3, cin, 4))
+    b = jax.random.normal(kb, (4,))
+    g = jax.random.normal(kg, (3, 7, 6, 4))
+
+    def loss(impl):
+        return lambda x, w, b: jnp.sum(models.conv2d_layer(x, w, b, activation, impl=impl) * g)
+
+    got = jax.jit(jax.grad(loss("fast"), argnums=(0, 1, 2)))(x, w, b)
+    ref = jax.jit(jax.grad(loss("xla"), argnums=(0, 1, 2)))(x, w, b)
+    for a, r in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        models.conv2d_layer(x, w, b, activation), models.conv2d_layer(x, w, b, activation,
+                                                                      impl="xla"),
+        rtol=1e-5, atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="bias must have shape"):
+        models.conv2d_layer(x, w, b[:2], activation)
 
 
 def test_kernel_gradient_by_definition():

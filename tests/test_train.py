@@ -132,6 +132,29 @@ def test_scan_path_equals_step_loop():
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.parametrize("scan", [False, True])
+def test_conv_network_compiler_options_change_no_numbers(scan):
+    # fit's default compiler_options="auto" (XLA's Eigen convolutions on the CPU) against XLA's
+    # defaults: the same training, to float rounding
+    from deepmath_jax import models
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 40).astype(np.int32)
+    runs = []
+    for options in ("auto", None):
+        model = models.viz_cnn(rngs=nnx.Rngs(0))
+        h = train.fit(model, optax.adam(1e-3), (x, y), epochs=2, batch_size=16,
+                      key=jax.random.key(0), progress=False, scan=scan, compiler_options=options)
+        runs.append((h, params(model)))
+    np.testing.assert_allclose(runs[0][0]["loss"], runs[1][0]["loss"], rtol=1e-5)
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="compiler_options must be 'auto'"):
+        train.fit(models.viz_cnn(rngs=nnx.Rngs(0)), optax.adam(1e-3), (x, y), epochs=1,
+                  key=jax.random.key(0), progress=False, compiler_options="fast")
+
+
 def per_example_loss(model, x, y):
     value = train.categorical_crossentropy(model(x), y)
     return value, {"acc": train.categorical_accuracy(model(x), y)}

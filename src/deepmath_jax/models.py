@@ -39,7 +39,9 @@ fastest — the input gradient as a plain convolution by the flipped kernel, the
 Σ x·g as a convolution of the output gradient by the input (roles swapped, canonical layouts so
 that it stays fast inside ``lax.scan``), and for the one-channel first layer the forward pass as
 9 shifted multiply-adds and the weight gradient as one matrix product of the 9 shifted images
-(the book's "convolution as a matrix" view, chapters 12 and 14). ``impl="xla"`` gives the plain
+(the book's "convolution as a matrix" view, chapters 12 and 14). A whole ``Conv2D`` layer,
+activation and bias included, has one hand-written gradient (:func:`conv2d_layer`) that keeps
+only the layer's output for the backward pass. ``impl="xla"`` gives the plain
 ``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the matrix view for
 every layer (patches, then one matrix product) — all three are tested equal, and equal to
 ``nnx.Conv``. :func:`conv_compiler_options` gives the XLA:CPU options that train the
@@ -221,16 +223,26 @@ def _input_grad(g: Array, kernel: Array) -> Array:
     return _conv_xla(g, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
 
 
-def _kernel_grad_one_channel(x: Array, g: Array, k: int) -> Array:
-    """∂/∂W for a one-channel input, the book's "convolution as a matrix" view transposed:
-    dW[i,j,0,o] = Σ_{b,h,w} x̃[b,h+i,w+j] g[b,h,w,o] is the (k², B·H·W) matrix of the k² shifted
-    images times the (B·H·W, O) output gradient — one matrix product, ~10× faster here than a
-    convolution with a single input channel."""
+def _kernel_grad_one_channel(x: Array, g: Array, k: int) -> tuple[Array, Array]:
+    """∂/∂W and ∂/∂b for a one-channel input, the book's "convolution as a matrix" view
+    transposed: dW[i,j,0,o] = Σ_{b,h,w} x̃[b,h+i,w+j] g[b,h,w,o] is the (k², B·H·W) matrix of the
+    k² shifted images times the (B·H·W, O) output gradient — one matrix product, ~10× faster here
+    than a convolution with a single input channel. A row of ones under the shifted images gives
+    the bias gradient db[o] = Σ_{b,h,w} g[b,h,w,o] in the same product."""
     b, h, w, _ = x.shape
     p = k // 2
     xp = jnp.pad(x[..., 0], ((0, 0), (p, p), (p, p)))
-    cols = jnp.stack([xp[:, i : i + h, j : j + w] for i in range(k) for j in range(k)])
-    return (cols.reshape(k * k, b * h * w) @ g.reshape(b * h * w, -1)).reshape(k, k, 1, -1)
+    rows = [xp[:, i : i + h, j : j + w] for i in range(k) for j in range(k)]
+    cols = jnp.stack([*rows, jnp.ones_like(x[..., 0])]).reshape(k * k + 1, b * h * w)
+    out = cols @ g.reshape(b * h * w, -1)
+    return out[: k * k].reshape(k, k, 1, -1), out[k * k]
+
+
+def _bias_grad(g: Array) -> Array:
+    """db[o] = Σ_{b,h,w} g[b,h,w,o], as the product of a row of ones with the (B·H·W, O) matrix:
+    XLA:CPU runs it ~4× faster than its reduction over the rows of a narrow matrix."""
+    rows = g.reshape(-1, g.shape[-1])
+    return (jnp.ones((1, rows.shape[0]), g.dtype) @ rows)[0]
 
 
 @jax.custom_vjp
@@ -247,7 +259,7 @@ def _conv_fast_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array, Array]:
     k = kernel.shape[0]
     # For the first layer x is the data: dx is unused and XLA drops it.
     dx = _input_grad(g, kernel).astype(x.dtype)
-    dw = _kernel_grad_one_channel(x, g, k) if x.shape[3] == 1 else _kernel_grad(x, g, k)
+    dw = _kernel_grad_one_channel(x, g, k)[0] if x.shape[3] == 1 else _kernel_grad(x, g, k)
     return dx, dw.astype(kernel.dtype)
 
 
@@ -272,6 +284,69 @@ def conv2d_same(x: Array, kernel: Array, *, impl: ConvImpl = "fast") -> Array:
     if impl == "im2col":
         return _conv_im2col(x, kernel)
     raise ValueError(f"impl must be 'fast', 'xla' or 'im2col', got {impl!r}")
+
+
+#: act'(z) as a function of the output y = act(z), for the activations where that exists: the
+#: fused layer below keeps only y for its backward pass (relu'(0) = 0, as in jax.nn.relu).
+_DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[Array], Array]] = {
+    "linear": jnp.ones_like,
+    "relu": lambda y: (y > 0).astype(y.dtype),
+    "sigmoid": lambda y: y * (1 - y),
+    "tanh": lambda y: 1 - y * y,
+}
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _conv_layer_fast(x: Array, kernel: Array, bias: Array, activation: str) -> Array:
+    return _activation(activation)(_conv_fast(x, kernel) + bias[None, None, None, :])
+
+
+def _conv_layer_fast_fwd(
+    x: Array, kernel: Array, bias: Array, activation: str
+) -> tuple[Array, tuple[Array, Array, Array, Array]]:
+    y = _conv_layer_fast(x, kernel, bias, activation)
+    return y, (x, kernel, bias, y)
+
+
+def _conv_layer_fast_bwd(
+    activation: str, res: tuple[Array, Array, Array, Array], g: Array
+) -> tuple[Array, Array, Array]:
+    x, kernel, bias, y = res
+    # the gradient at the pre-activation z = conv + b, from the saved output only: XLA then
+    # neither keeps z nor recomputes the convolution for the backward pass
+    if activation == "relu":
+        gz = jnp.where(y > 0, g, 0)
+    else:
+        gz = g * _DERIVATIVE_FROM_OUTPUT[activation](y)
+    k = kernel.shape[0]
+    if x.shape[3] == 1:
+        dw, db = _kernel_grad_one_channel(x, gz, k)
+    else:
+        dw, db = _kernel_grad(x, gz, k), _bias_grad(gz)
+    dx = _input_grad(gz, kernel)  # unused for the first layer: XLA drops it
+    return dx.astype(x.dtype), dw.astype(kernel.dtype), db.astype(bias.dtype)
+
+
+_conv_layer_fast.defvjp(_conv_layer_fast_fwd, _conv_layer_fast_bwd)
+
+
+def conv2d_layer(
+    x: Array, kernel: Array, bias: Array, activation: str = "relu", *, impl: ConvImpl = "fast"
+) -> Array:
+    """A whole Keras ``Conv2D`` layer: act(conv2d_same(x, K) + b) (book L7482–7493).
+
+    With ``impl="fast"`` and an activation whose derivative is a function of its output
+    (linear, relu, sigmoid, tanh) the layer has one hand-written gradient: the backward pass
+    reads the saved output y, forms g·act'(z) from it, and gets the kernel, bias and input
+    gradients from it (the bias gradient inside the first layer's kernel product). Equal to JAX's
+    gradient of the composed layer (tested); ~10 % faster per training step of the MNIST CNN.
+    """
+    _check_conv_args(x, kernel)
+    if bias.shape != (kernel.shape[3],):
+        raise ValueError(f"bias must have shape ({kernel.shape[3]},), got {bias.shape}")
+    if impl == "fast" and activation in _DERIVATIVE_FROM_OUTPUT:
+        return _conv_layer_fast(x, kernel, bias, activation)
+    return _activation(activation)(conv2d_same(x, kernel, impl=impl) + bias[None, None, None, :])
 
 
 #: XLA:CPU compile options for training the convolution networks, for ``jax.jit(…,
@@ -367,7 +442,7 @@ class Conv2D(nnx.Module):
         )
 
     def __call__(self, x: Array) -> Array:
-        return _activation(self.activation)(self.preactivation(x))
+        return conv2d_layer(x, self.kernel[...], self.bias[...], self.activation, impl=self.impl)
 
 
 class MaxPool2D(nnx.Module):

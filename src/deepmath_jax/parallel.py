@@ -23,7 +23,7 @@ batch, so the result is that of one process (tested with 2 processes on 127.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -127,7 +127,8 @@ def to_local(tree: Any) -> Any:
 
 
 def shard_map_step(
-    per_device: Callable, mesh: Mesh, *, sharded_args: Sequence[bool], donate: Sequence[int] = ()
+    per_device: Callable, mesh: Mesh, *, sharded_args: Sequence[bool], donate: Sequence[int] = (),
+    compiler_options: Mapping[str, Any] | None = None,
 ) -> Callable:
     """``jax.jit(jax.shard_map(per_device))``: arguments flagged in ``sharded_args`` are split
     over ``"data"`` (batches), the others replicated (state, totals); outputs replicated (the
@@ -140,7 +141,7 @@ def shard_map_step(
     in_specs = tuple(P(DATA_AXIS) if s else P() for s in sharded_args)
     mapped = jax.shard_map(per_device, mesh=mesh, in_specs=in_specs, out_specs=P(),
                            check_vma=False)
-    return jax.jit(mapped, donate_argnums=tuple(donate))
+    return jax.jit(mapped, donate_argnums=tuple(donate), compiler_options=compiler_options)
 
 
 def pmap_step(per_device: Callable, *, donate: Sequence[int] = ()) -> Callable:

@@ -421,6 +421,7 @@ def make_train_step(
     mesh: Any = None,
     parallel_strategy: Strategy = "sharding",
     donate: bool = True,
+    compiler_options: Mapping[str, Any] | None = None,
 ) -> Callable[[TrainState, dict, Batch], tuple[TrainState, dict]]:
     """The compiled training step ``(state, totals, batch) -> (state, totals)``.
 
@@ -429,23 +430,25 @@ def make_train_step(
     is split over its ``"data"`` axis: ``parallel_strategy="sharding"`` (``jit`` with
     ``NamedSharding``s), ``"shard_map"`` or ``"pmap"`` (:func:`per_device_train_step`; pmap
     takes the state and totals stacked per device and the batch as ``(devices, B/devices,
-    …)``).
+    …)``). ``compiler_options``: XLA options for ``jax.jit`` (e.g.
+    :func:`deepmath_jax.models.conv_compiler_options`; ``jax.pmap`` takes none, so the
+    ``"pmap"`` strategy compiles with XLA's defaults).
     """
     objective = loss if isinstance(loss, Objective) else resolve_loss(loss, metrics)
     donate_argnums = (0, 1) if donate else ()
     mesh = parallel.resolve_mesh(mesh)
     if mesh is None:
         return jax.jit(functools.partial(_train_core, graphdef, objective, tx),
-                       donate_argnums=donate_argnums)
+                       donate_argnums=donate_argnums, compiler_options=compiler_options)
     if parallel_strategy == "sharding":
         rep, rows = parallel.replicated(mesh), parallel.batch_sharding(mesh)
         return jax.jit(functools.partial(_train_core, graphdef, objective, tx),
                        in_shardings=(rep, rep, rows), out_shardings=(rep, rep),
-                       donate_argnums=donate_argnums)
+                       donate_argnums=donate_argnums, compiler_options=compiler_options)
     per_device = per_device_train_step(objective, tx, graphdef=graphdef)
     if parallel_strategy == "shard_map":
         return parallel.shard_map_step(per_device, mesh, sharded_args=(False, False, True),
-                                       donate=donate_argnums)
+                                       donate=donate_argnums, compiler_options=compiler_options)
     if parallel_strategy == "pmap":
         return parallel.pmap_step(per_device, donate=donate_argnums)
     raise ValueError(f"parallel_strategy must be one of {parallel.STRATEGIES}, got "
@@ -459,21 +462,24 @@ def make_eval_step(
     metrics: Sequence[str | Callable] | None = None,
     mesh: Any = None,
     parallel_strategy: Strategy = "sharding",
+    compiler_options: Mapping[str, Any] | None = None,
 ) -> Callable[[TrainState, dict, Batch], dict]:
     """The compiled evaluation step ``(state, totals, batch) -> totals`` (running sums of the
-    loss and metrics over the real rows; only ``state.params`` and ``state.rest`` are read)."""
+    loss and metrics over the real rows; only ``state.params`` and ``state.rest`` are read).
+    ``compiler_options`` as in :func:`make_train_step`."""
     objective = loss if isinstance(loss, Objective) else resolve_loss(loss, metrics)
     mesh = parallel.resolve_mesh(mesh)
     core = functools.partial(_eval_core, graphdef, objective)
     if mesh is None:
-        return jax.jit(core, donate_argnums=(1,))
+        return jax.jit(core, donate_argnums=(1,), compiler_options=compiler_options)
     if parallel_strategy == "sharding":
         rep, rows = parallel.replicated(mesh), parallel.batch_sharding(mesh)
         return jax.jit(core, in_shardings=(rep, rep, rows), out_shardings=rep,
-                       donate_argnums=(1,))
+                       donate_argnums=(1,), compiler_options=compiler_options)
     per_device = per_device_eval_step(objective, graphdef=graphdef)
     if parallel_strategy == "shard_map":
-        return parallel.shard_map_step(per_device, mesh, sharded_args=(False, False, True))
+        return parallel.shard_map_step(per_device, mesh, sharded_args=(False, False, True),
+                                       compiler_options=compiler_options)
     if parallel_strategy == "pmap":
         return parallel.pmap_step(per_device)
     raise ValueError(f"parallel_strategy must be one of {parallel.STRATEGIES}, got "
@@ -615,7 +621,8 @@ def _nonfinite_error(step: int, steps_per_epoch: int) -> NonFiniteLossError:
     )
 
 
-def _make_scan_epoch(objective, tx, graphdef, mesh, x, y, batch_size, per_example):
+def _make_scan_epoch(objective, tx, graphdef, mesh, x, y, batch_size, per_example,
+                     compiler_options=None):
     """An epoch as one ``lax.scan`` over batches gathered on the device, in the same shuffled
     order as the step loop (for a batch-mean loss, the smaller last batch goes through the
     ordinary step)."""
@@ -640,7 +647,8 @@ def _make_scan_epoch(objective, tx, graphdef, mesh, x, y, batch_size, per_exampl
         return state, totals
 
     out = None if mesh is None else (parallel.replicated(mesh),) * 2
-    run = jax.jit(epoch_fn, donate_argnums=(0, 1), out_shardings=out)
+    run = jax.jit(epoch_fn, donate_argnums=(0, 1), out_shardings=out,
+                  compiler_options=compiler_options)
 
     def runner(state, totals, order_key, first, train_step, place):
         order = np.arange(n) if order_key is None else np.asarray(
@@ -696,6 +704,7 @@ def fit(
     validation_batch_size: int | None = None,
     callback: Callable[[int, int, TrainState], None] | None = None,
     desc: str = "fit",
+    compiler_options: Mapping[str, Any] | Literal["auto"] | None = "auto",
 ) -> History:
     """Train ``model`` in place (Keras's ``fit``) and return its per-epoch :class:`History`.
 
@@ -729,6 +738,10 @@ def fit(
       callback: called after each step of the loop as ``callback(epoch, batch_index, state)``;
         an exception raised there stops the run (a checkpointed run then resumes).
       desc: label of the progress bar.
+      compiler_options: XLA options of the compiled steps; ``"auto"`` (default) takes
+        :func:`deepmath_jax.models.conv_compiler_options` (XLA's Eigen convolutions for a
+        convolution network on the CPU, see ``benchmarks/bench_training.py``), ``None`` XLA's
+        defaults.
 
     Raises:
       NonFiniteLossError: the loss became NaN or infinite; the message names the step, and
@@ -816,10 +829,17 @@ def fit(
     key_record = {"key": np.asarray(jax.random.key_data(key)).tolist(),
                   "key_impl": str(jax.random.key_impl(key))}
 
+    if isinstance(compiler_options, str):
+        if compiler_options != "auto":
+            raise ValueError(f"compiler_options must be 'auto', None or a dict of XLA options, "
+                             f"got {compiler_options!r}")
+        from deepmath_jax.models import conv_compiler_options
+
+        compiler_options = conv_compiler_options(model)
     train_step = make_train_step(objective, tx, graphdef=graphdef, mesh=mesh,
-                                 parallel_strategy=strategy)
+                                 parallel_strategy=strategy, compiler_options=compiler_options)
     eval_step = make_eval_step(objective, graphdef=eval_graphdef, mesh=mesh,
-                               parallel_strategy=strategy)
+                               parallel_strategy=strategy, compiler_options=compiler_options)
     place, lift, lower = _placement(mesh, strategy)
     state, totals = lift(state), lift(totals)
     # XLA:CPU runs a sharded step's all-reduce on its small thread pool; with several steps in
@@ -832,7 +852,7 @@ def fit(
             raise ValueError(f"scan=True copies the data ({x.nbytes + y.nbytes} bytes) to the "
                              "device, over half of its memory: use scan=False")
         run_scan = _make_scan_epoch(objective, tx, graphdef, mesh, x, y, batch_size,
-                                    per_example)
+                                    per_example, compiler_options)
 
     def save(epoch: int, batch: int) -> None:
         here = lower((state, totals))
