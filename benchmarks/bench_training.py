@@ -6,7 +6,9 @@
 
 Measures on this machine, in one run, the chapter-10 network 784 → p → p → 10 (p = 8 and 50,
 SGD lr 0.01, batch 32) and the chapter-14 MNIST CNN (Adam, batch 32), each written in
-deepmath_jax (``deepmath_jax.models`` + a jitted train step), in Keras 3 (TensorFlow backend,
+deepmath_jax — its own ``train.fit`` (rows ``fit``, ``fit-scan``: the loop a reader runs, beside
+Keras's ``model.fit``) and a bare jitted step over ``deepmath_jax.models`` (rows ``single…``,
+``sharded``) —, in Keras 3 (TensorFlow backend,
 ``model.fit``, as the book's readers run it) and, when it is installed, in PyTorch:
 
 - s/epoch and examples/s of a steady epoch, the first epoch (with compilation) apart, and the
@@ -207,6 +209,36 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     }
 
 
+def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
+    """The package's own training loop, ``deepmath_jax.train.fit``, as a reader calls it: the
+    same model and optimizer, accuracy as metric (as the Keras row), shuffled batches of 32,
+    the non-finite check and running sums included; ``fit-scan`` with ``scan=True``. Epoch
+    times are fit's ``history["seconds"]``."""
+    import jax
+    import optax
+    from flax import nnx
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from deepmath_jax import models, train
+
+    if model == "cnn":
+        net = models.mnist_cnn(rngs=nnx.Rngs(0))
+        tx = optax.adam(1e-3, eps=1e-7)
+        xs = x[..., None]
+    else:
+        net = models.mnist_dense(int(model[1:]), rngs=nnx.Rngs(0))
+        tx = optax.sgd(0.01)
+        xs = x.reshape(len(x), 784)
+    history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
+                        key=jax.random.key(1), progress=False, scan=variant == "fit-scan")
+    return {
+        "epoch_s": history["seconds"],
+        "loss": history["loss"][-1],
+        "devices": len(jax.devices()),
+        "compiler_options": models.conv_compiler_options(net),
+    }
+
+
 def worker_keras(model: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -302,7 +334,9 @@ def worker_torch(model: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
 def run_worker(args: argparse.Namespace) -> None:
     framework, model, variant = args.worker
     x, y, source = load_data(args.examples, args.idx_dir)
-    if framework == "jax":
+    if framework == "jax" and variant.startswith("fit"):
+        out = worker_jax_fit(model, variant, x, y, args.epochs)
+    elif framework == "jax":
         out = worker_jax(model, variant, x, y, args.epochs)
     elif framework == "keras":
         out = worker_keras(model, x, y, args.epochs)
@@ -353,6 +387,8 @@ def plan(models: list[str], frameworks: list[str]) -> list[tuple[str, str, str, 
     runs = []
     for m in models:
         if "jax" in frameworks:
+            runs.append(("jax", m, "fit", {"XLA_FLAGS": ""}))
+            runs.append(("jax", m, "fit-scan", {"XLA_FLAGS": ""}))
             if m == "cnn":
                 runs.append(("jax", m, "single", {"XLA_FLAGS": ""}))
                 runs.append(("jax", m, "single-ynn", {"XLA_FLAGS": ""}))
@@ -480,6 +516,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        help="only these deepmath_jax rows (e.g. fit fit-scan single); Keras and PyTorch run "
+        "as chosen by --frameworks",
+    )
+    parser.add_argument(
         "--frameworks",
         nargs="+",
         default=["jax", "keras", "torch"],
@@ -530,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # the bench runs without tqdm too
         tqdm = None
     runs = plan(args.models, frameworks)
+    if args.variants:
+        runs = [r for r in runs if r[0] != "jax" or r[2] in args.variants]
     bar = tqdm(runs, desc="bench", unit="run") if tqdm else runs
     for run in bar:
         if tqdm:

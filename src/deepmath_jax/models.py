@@ -339,7 +339,8 @@ def conv2d_layer(
     (linear, relu, sigmoid, tanh) the layer has one hand-written gradient: the backward pass
     reads the saved output y, forms g·act'(z) from it, and gets the kernel, bias and input
     gradients from it (the bias gradient inside the first layer's kernel product). Equal to JAX's
-    gradient of the composed layer (tested); ~10 % faster per training step of the MNIST CNN.
+    gradient of the composed layer (tested); the MNIST CNN's training step (batch 32, 2-core CPU)
+    took 7.2 ms instead of 7.9 ms (best of 12 interleaved rounds of 100 steps).
     """
     _check_conv_args(x, kernel)
     if bias.shape != (kernel.shape[3],):
