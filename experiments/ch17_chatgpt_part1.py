@@ -407,7 +407,11 @@ def digit_images(exp: Experiment):
         return x[:1400], d.target[:1400], x[1400:], d.target[1400:], "scikit-learn digits (8×8)"
     except ImportError:
         pass
-    for folder in ([exp.data_dir / "fashion-mnist"] if exp.data_dir else []) + [Path(p) for p in FASHION_DIRS]:
+    # $DEEPMATH_MNIST_FORMAT_DIR: MNIST-format files supplied for chapters 10 and 14 (CI sets it)
+    env = os.environ.get("DEEPMATH_MNIST_FORMAT_DIR")
+    folders = ([exp.data_dir / "fashion-mnist"] if exp.data_dir else []) + (
+        [Path(env)] if env else []) + [Path(p) for p in FASHION_DIRS]
+    for folder in folders:
         try:
             splits = data.read_idx_folder(folder)  # the original IDX files, checked
         except data.DatasetNotFoundError:
@@ -425,7 +429,7 @@ def digits_embedding(exp: Experiment) -> None:
     found = digit_images(exp)
     if found is None:
         exp.skip("classifier accuracy ≥ 99 % (MNIST)", book_line=9066, book_value="99",
-                 reason="no digit images: pass --download for MNIST, or `apt-get install -y dataset-fashion-mnist`, or `pip install scikit-learn`")
+                 reason="no digit images: pass --download for MNIST, or `apt-get install -y dataset-fashion-mnist`, or set $DEEPMATH_MNIST_FORMAT_DIR to a folder of MNIST-format IDX files, or `pip install scikit-learn`")
         return
     xtr, ytr, xte, yte, name = found
     if exp.quick:
