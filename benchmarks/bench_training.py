@@ -109,6 +109,22 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _book_model(model: str, x: np.ndarray, impl: str = "fast"):
+    """The benchmarked network with Keras's optimizer for it ('adam' for the CNN, 'sgd' for the
+    dense networks) and the images shaped for it."""
+    import optax
+    from flax import nnx
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from deepmath_jax import models
+
+    if model == "cnn":
+        net = models.mnist_cnn(impl=impl, rngs=nnx.Rngs(0))
+        return net, optax.adam(1e-3, eps=1e-7), x[..., None]  # Keras's 'adam'
+    net = models.mnist_dense(int(model[1:]), rngs=nnx.Rngs(0))
+    return net, optax.sgd(0.01), x.reshape(len(x), 784)  # Keras's 'sgd'
+
+
 def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
     import jax
     import jax.numpy as jnp
@@ -121,18 +137,9 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     from deepmath_jax import models
 
     batch = 32
-    impl = "xla" if "xlaconv" in variant else "fast"
-    if model == "cnn":
-        net = models.mnist_cnn(impl=impl, rngs=nnx.Rngs(0))
-        # the option that makes the convolutions fastest here (XLA's defaults: ``-ynn``)
-        options = None if "ynn" in variant else models.conv_compiler_options(net)
-        tx = optax.adam(1e-3, eps=1e-7)  # Keras's 'adam'
-        xs = x[..., None]
-    else:
-        net = models.mnist_dense(int(model[1:]), rngs=nnx.Rngs(0))
-        options = None
-        tx = optax.sgd(0.01)  # Keras's 'sgd'
-        xs = x.reshape(len(x), 784)
+    net, tx, xs = _book_model(model, x, "xla" if "xlaconv" in variant else "fast")
+    # the option that makes the convolutions fastest here (XLA's defaults: ``-ynn``)
+    options = None if "ynn" in variant else models.conv_compiler_options(net)
     graphdef, params = nnx.split(net, nnx.Param)
     opt_state = tx.init(params)
     steps = len(xs) // batch
@@ -215,20 +222,10 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
     the non-finite check and running sums included; ``fit-scan`` with ``scan=True``. Epoch
     times are fit's ``history["seconds"]``."""
     import jax
-    import optax
-    from flax import nnx
 
-    sys.path.insert(0, str(ROOT / "src"))
+    net, tx, xs = _book_model(model, x)  # puts src/ on the path
     from deepmath_jax import models, train
 
-    if model == "cnn":
-        net = models.mnist_cnn(rngs=nnx.Rngs(0))
-        tx = optax.adam(1e-3, eps=1e-7)
-        xs = x[..., None]
-    else:
-        net = models.mnist_dense(int(model[1:]), rngs=nnx.Rngs(0))
-        tx = optax.sgd(0.01)
-        xs = x.reshape(len(x), 784)
     history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
                         key=jax.random.key(1), progress=False, scan=variant == "fit-scan")
     return {

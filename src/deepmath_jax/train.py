@@ -774,6 +774,13 @@ def fit(
                          "(leave checkpoint_every=None)")
     if strategy == "pmap" and jax.process_count() > 1:
         raise ValueError("parallel_strategy='pmap' is single-process here: use 'sharding'")
+    if isinstance(compiler_options, str):
+        if compiler_options != "auto":
+            raise ValueError(f"compiler_options must be 'auto', None or a dict of XLA options, "
+                             f"got {compiler_options!r}")
+        from deepmath_jax.models import conv_compiler_options
+
+        compiler_options = conv_compiler_options(model)
 
     objective = resolve_loss(loss, metrics)
     per_example, names = _probe(objective, model, x, y, batch_size)
@@ -829,13 +836,6 @@ def fit(
     key_record = {"key": np.asarray(jax.random.key_data(key)).tolist(),
                   "key_impl": str(jax.random.key_impl(key))}
 
-    if isinstance(compiler_options, str):
-        if compiler_options != "auto":
-            raise ValueError(f"compiler_options must be 'auto', None or a dict of XLA options, "
-                             f"got {compiler_options!r}")
-        from deepmath_jax.models import conv_compiler_options
-
-        compiler_options = conv_compiler_options(model)
     train_step = make_train_step(objective, tx, graphdef=graphdef, mesh=mesh,
                                  parallel_strategy=strategy, compiler_options=compiler_options)
     eval_step = make_eval_step(objective, graphdef=eval_graphdef, mesh=mesh,
