@@ -7,7 +7,8 @@
 Measures on this machine, in one run, the chapter-10 network 784 → p → p → 10 (p = 8 and 50,
 SGD lr 0.01, batch 32) and the chapter-14 MNIST CNN (Adam, batch 32), each written in
 deepmath_jax — its own ``train.fit`` (rows ``fit``, ``fit-scan``: the loop a reader runs, beside
-Keras's ``model.fit``) and a bare jitted step over ``deepmath_jax.models`` (rows ``single…``,
+Keras's ``model.fit``; ``fit-cores``, ``fit-scan-cores``: the same with ``mesh="auto"`` over one
+CPU device per core) and a bare jitted step over ``deepmath_jax.models`` (rows ``single…``,
 ``sharded``) —, in Keras 3 (TensorFlow backend,
 ``model.fit``, as the book's readers run it) and, when it is installed, in PyTorch:
 
@@ -49,10 +50,12 @@ MODELS = {
     "cnn": "MNIST CNN (Adam)",
 }
 # CNN variants: ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
-# convolutions, YNNPACK fusions off: fastest on an idle machine), ``single-ynn`` with XLA's
+# convolutions, YNNPACK fusions off: fastest on one idle device), ``single-ynn`` with XLA's
 # defaults (YNNPACK, jaxlib 0.10: slower idle, steadier when the cores are shared),
 # ``single-xlaconv`` with JAX's own convolution gradients, ``single-scan`` as one ``lax.scan``
-# per epoch.
+# per epoch. ``sharded`` and the ``…-cores`` rows of ``train.fit`` (``mesh="auto"``) split each
+# batch over one CPU device per core, where ``conv_compiler_options`` keeps XLA's defaults
+# (YNNPACK runs each device's share on its own core).
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,8 +141,6 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
 
     batch = 32
     net, tx, xs = _book_model(model, x, "xla" if "xlaconv" in variant else "fast")
-    # the option that makes the convolutions fastest here (XLA's defaults: ``-ynn``)
-    options = None if "ynn" in variant else models.conv_compiler_options(net)
     graphdef, params = nnx.split(net, nnx.Param)
     opt_state = tx.init(params)
     steps = len(xs) // batch
@@ -161,7 +162,9 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
         params, opt_state = jax.device_put((params, opt_state), rep)
         put = lambda a: jax.device_put(a, dat)  # noqa: E731
     else:
-        put = jnp.asarray
+        put, mesh = jnp.asarray, None
+    # the options that make the convolutions fastest here (XLA's defaults: ``-ynn``)
+    options = None if "ynn" in variant else models.conv_compiler_options(net, mesh)
 
     key = jax.random.key(1)
     xb0, yb0 = put(xs[:batch]), put(y[:batch])
@@ -224,15 +227,16 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
     import jax
 
     net, tx, xs = _book_model(model, x)  # puts src/ on the path
-    from deepmath_jax import models, train
+    from deepmath_jax import models, parallel, train
 
+    mesh = "auto" if variant.endswith("-cores") else None
     history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
-                        key=jax.random.key(1), progress=False, scan=variant == "fit-scan")
+                        key=jax.random.key(1), progress=False, scan="scan" in variant, mesh=mesh)
     return {
         "epoch_s": history["seconds"],
         "loss": history["loss"][-1],
         "devices": len(jax.devices()),
-        "compiler_options": models.conv_compiler_options(net),
+        "compiler_options": models.conv_compiler_options(net, parallel.resolve_mesh(mesh)),
     }
 
 
@@ -382,10 +386,14 @@ def plan(models: list[str], frameworks: list[str]) -> list[tuple[str, str, str, 
     """(framework, model, variant, extra environment) of every measurement."""
     ncores = os.cpu_count() or 1
     runs = []
+    cores = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={ncores}"}
     for m in models:
         if "jax" in frameworks:
             runs.append(("jax", m, "fit", {"XLA_FLAGS": ""}))
             runs.append(("jax", m, "fit-scan", {"XLA_FLAGS": ""}))
+            if ncores > 1:
+                runs.append(("jax", m, "fit-cores", cores))
+                runs.append(("jax", m, "fit-scan-cores", cores))
             if m == "cnn":
                 runs.append(("jax", m, "single", {"XLA_FLAGS": ""}))
                 runs.append(("jax", m, "single-ynn", {"XLA_FLAGS": ""}))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from deepmath_jax import models
+from deepmath_jax import models, parallel
 
 
 @pytest.mark.parametrize("name", sorted(models.BOOK_MODELS))
@@ -279,6 +279,10 @@ def test_conv_compiler_options_same_gradients():
     assert models.conv_compiler_options(models.build("mnist_dense_p8")) is None
     if jax.default_backend() == "cpu":
         assert opts == models.CONV_CPU_COMPILER_OPTIONS
+        # over several CPU devices (the tests simulate 4) XLA's defaults: one core per device
+        assert models.conv_compiler_options(cnn, parallel.data_mesh()) is None
+        one = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
+        assert models.conv_compiler_options(cnn, one) == models.CONV_CPU_COMPILER_OPTIONS
     graphdef, params = nnx.split(cnn, nnx.Param)
     x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
 

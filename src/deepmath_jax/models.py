@@ -352,22 +352,34 @@ def conv2d_layer(
     return _activation(activation)(conv2d_same(x, kernel, impl=impl) + bias[None, None, None, :])
 
 
-#: XLA:CPU compile options for training the convolution networks, for ``jax.jit(…,
+#: XLA:CPU compile options for training the convolution networks on one device, for ``jax.jit(…,
 #: compiler_options=…)``. An empty ``xla_cpu_experimental_ynn_fusion_type`` (a documented XLA
 #: flag, ``XLA_FLAGS=--help``) turns off jaxlib 0.10's YNNPACK fusions, so that convolutions run
-#: on XLA's Eigen kernels: the MNIST CNN's training step took ≈ 8.0 ms instead of ≈ 10 ms on an
-#: idle 2-core machine (batch 32) — but ≈ 14.5 ms instead of ≈ 12 ms with one core busy with
-#: another process, where YNNPACK degrades more gracefully (benchmarks/bench_training.py
-#: measures both).
+#: on XLA's Eigen kernels, which use every core for one convolution: the MNIST CNN's training
+#: step took ≈ 8.0 ms instead of ≈ 10 ms on an idle 2-core machine (batch 32) — but ≈ 14.5 ms
+#: instead of ≈ 12 ms with one core busy with another process, where YNNPACK degrades more
+#: gracefully (benchmarks/bench_training.py measures both).
 CONV_CPU_COMPILER_OPTIONS: dict[str, str] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
-def conv_compiler_options(model: nnx.Module) -> dict[str, str] | None:
-    """``jax.jit`` compiler options for training ``model``: :data:`CONV_CPU_COMPILER_OPTIONS`
-    for a network with :class:`Conv2D` layers on the CPU backend, else ``None`` (XLA's
-    defaults), e.g. ``jax.jit(step, compiler_options=conv_compiler_options(model))``."""
+def conv_compiler_options(model: nnx.Module, mesh: Any = None) -> dict[str, str] | None:
+    """``jax.jit`` compiler options for training ``model``, e.g. ``jax.jit(step,
+    compiler_options=conv_compiler_options(model))``.
+
+    :data:`CONV_CPU_COMPILER_OPTIONS` (Eigen convolutions, each spread over the cores) for a
+    network with :class:`Conv2D` layers trained on one CPU device; ``None`` (XLA's defaults)
+    otherwise — in particular when ``mesh`` spreads the batch over several CPU devices (one per
+    core, ``XLA_FLAGS=--xla_force_host_platform_device_count=N``): there every device runs its
+    share of the batch on one core at the same time as the others, and XLA's default YNNPACK
+    convolutions do ≈ 1.7× more work per core than Eigen's (the MNIST CNN's 32→16 layer,
+    16 images, one core: forward 0.95 against 1.6 ms, input gradient 0.86 against 1.3 ms).
+    """
     has_conv = any(isinstance(m, Conv2D) for _, m in nnx.iter_graph(model))
-    return dict(CONV_CPU_COMPILER_OPTIONS) if has_conv and jax.default_backend() == "cpu" else None
+    if not has_conv or jax.default_backend() != "cpu":
+        return None
+    if mesh is not None and mesh.size > 1:
+        return None
+    return dict(CONV_CPU_COMPILER_OPTIONS)
 
 
 def max_pool_2x2(x: Array) -> Array:

@@ -740,8 +740,8 @@ def fit(
       desc: label of the progress bar.
       compiler_options: XLA options of the compiled steps; ``"auto"`` (default) takes
         :func:`deepmath_jax.models.conv_compiler_options` (XLA's Eigen convolutions for a
-        convolution network on the CPU, see ``benchmarks/bench_training.py``), ``None`` XLA's
-        defaults.
+        convolution network on one CPU device; XLA's defaults over a mesh of CPU devices, one
+        per core — see ``benchmarks/bench_training.py``), ``None`` XLA's defaults.
 
     Raises:
       NonFiniteLossError: the loss became NaN or infinite; the message names the step, and
@@ -780,7 +780,7 @@ def fit(
                              f"got {compiler_options!r}")
         from deepmath_jax.models import conv_compiler_options
 
-        compiler_options = conv_compiler_options(model)
+        compiler_options = conv_compiler_options(model, mesh)
 
     objective = resolve_loss(loss, metrics)
     per_example, names = _probe(objective, model, x, y, batch_size)
