@@ -283,6 +283,8 @@ def test_conv_compiler_options_same_gradients():
         assert models.conv_compiler_options(cnn, parallel.data_mesh()) is None
         one = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
         assert models.conv_compiler_options(cnn, one) == models.CONV_CPU_COMPILER_OPTIONS
+    with pytest.raises(TypeError, match="mesh must be None or a jax.sharding.Mesh"):
+        models.conv_compiler_options(cnn, "auto")
     graphdef, params = nnx.split(cnn, nnx.Param)
     x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
 
