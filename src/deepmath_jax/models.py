@@ -355,10 +355,12 @@ def conv2d_layer(
 #: XLA:CPU compile options for training the convolution networks on one device, for ``jax.jit(…,
 #: compiler_options=…)``. An empty ``xla_cpu_experimental_ynn_fusion_type`` (a documented XLA
 #: flag, ``XLA_FLAGS=--help``) turns off jaxlib 0.10's YNNPACK fusions, so that convolutions run
-#: on XLA's Eigen kernels, which use every core for one convolution: the MNIST CNN's training
-#: step took ≈ 8.0 ms instead of ≈ 10 ms on an idle 2-core machine (batch 32) — but ≈ 14.5 ms
-#: instead of ≈ 12 ms with one core busy with another process, where YNNPACK degrades more
-#: gracefully (benchmarks/bench_training.py measures both).
+#: on XLA's Eigen kernels, which spread the forward and input-gradient convolutions over the
+#: cores (YNNPACK runs each on one core): the MNIST CNN's training step (batch 32) took ≈ 8.0 ms
+#: instead of ≈ 10 ms on an idle 2-core AMD EPYC, 8.4–8.5 ms instead of 13.5 ms on an idle
+#: 2-core Intel Xeon — but ≈ 14.5 ms instead of ≈ 12 ms on the EPYC with one core busy with
+#: another process, where YNNPACK degrades more gracefully (benchmarks/bench_training.py
+#: measures both).
 CONV_CPU_COMPILER_OPTIONS: dict[str, str] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
