@@ -49,7 +49,10 @@ MODELS = {
     "p50": "784 → 50 → 50 → 10 (SGD)",
     "cnn": "MNIST CNN (Adam)",
 }
-# CNN variants: ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
+# CNN variants: ``fit`` and ``single`` run the multi-channel convolutions' forward pass and
+# input gradient on oneDNN (``deepmath_jax.onednn_convolution``, x86-64) when it is available,
+# ``fit-lax`` / ``fit-scan-lax`` without it (``DEEPMATH_ONEDNN_CONV=0``: XLA's Eigen kernels).
+# ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
 # convolutions, YNNPACK fusions off: fastest on one idle device), ``single-ynn`` with XLA's
 # defaults (YNNPACK, jaxlib 0.10: slower idle, steadier when the cores are shared),
 # ``single-xlaconv`` with JAX's own convolution gradients, ``single-scan`` as one ``lax.scan``
@@ -137,7 +140,7 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     from jax.sharding import PartitionSpec as P
 
     sys.path.insert(0, str(ROOT / "src"))
-    from deepmath_jax import models
+    from deepmath_jax import models, onednn_convolution
 
     batch = 32
     net, tx, xs = _book_model(model, x, "xla" if "xlaconv" in variant else "fast")
@@ -216,6 +219,7 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
         "loss": loss,
         "devices": ndev,
         "compiler_options": options,
+        "onednn_conv": onednn_convolution.available(),
     }
 
 
@@ -227,7 +231,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
     import jax
 
     net, tx, xs = _book_model(model, x)  # puts src/ on the path
-    from deepmath_jax import models, parallel, train
+    from deepmath_jax import models, onednn_convolution, parallel, train
 
     mesh = "auto" if variant.endswith("-cores") else None
     history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
@@ -237,6 +241,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
         "loss": history["loss"][-1],
         "devices": len(jax.devices()),
         "compiler_options": models.conv_compiler_options(net, parallel.resolve_mesh(mesh)),
+        "onednn_conv": onednn_convolution.available(),
     }
 
 
@@ -391,6 +396,10 @@ def plan(models: list[str], frameworks: list[str]) -> list[tuple[str, str, str, 
         if "jax" in frameworks:
             runs.append(("jax", m, "fit", {"XLA_FLAGS": ""}))
             runs.append(("jax", m, "fit-scan", {"XLA_FLAGS": ""}))
+            if m == "cnn":  # the same without oneDNN's convolutions (lax: Eigen)
+                no_onednn = {"XLA_FLAGS": "", "DEEPMATH_ONEDNN_CONV": "0"}
+                runs.append(("jax", m, "fit-lax", no_onednn))
+                runs.append(("jax", m, "fit-scan-lax", no_onednn))
             if ncores > 1:
                 runs.append(("jax", m, "fit-cores", cores))
                 runs.append(("jax", m, "fit-scan-cores", cores))

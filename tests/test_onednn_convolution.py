@@ -1,0 +1,152 @@
+"""Chapter 14 — the 'same' convolution of a Keras ``Conv2D`` layer on oneDNN (XLA's
+``__onednn$convolution`` custom call) against ``lax.conv_general_dilated``, and every place where
+the primitive must fall back to ``lax`` (other dtypes, empty arrays, several devices, vmap,
+derivatives)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from deepmath_jax import models
+from deepmath_jax import onednn_convolution as oc
+
+
+def _hlo(f, *args) -> str:
+    return jax.jit(f).lower(*args).compile().as_text()
+
+
+def _random(rng, *shape):
+    return jnp.asarray(rng.standard_normal(shape).astype(np.float32))
+
+
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(1, 9),
+    width=st.integers(1, 9),
+    cin=st.integers(1, 5),
+    cout=st.integers(1, 5),
+    k=st.sampled_from([1, 3, 5]),
+)
+def test_equals_lax_convolution(batch, height, width, cin, cout, k):
+    rng = np.random.default_rng(batch * 1000 + height * 100 + width * 10 + cin + cout + k)
+    x, kernel = _random(rng, batch, height, width, cin), _random(rng, k, k, cin, cout)
+    want = np.asarray(oc.reference(x, kernel))
+    got = np.asarray(jax.jit(oc.conv_same)(x, kernel))
+    # float32 sums of k²·cin products in another order: relative error of a few ulps
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=1))
+
+
+def test_book_layer_shape_runs_on_onednn_when_available():
+    rng = np.random.default_rng(0)
+    x, kernel = _random(rng, 32, 28, 28, 32), _random(rng, 3, 3, 32, 16)  # ch. 14, L7380–7404
+    hlo = _hlo(oc.conv_same, x, kernel)
+    assert ("__onednn$convolution" in hlo) == oc.available()
+    want = np.asarray(oc.reference(x, kernel))
+    np.testing.assert_allclose(np.asarray(oc.conv_same(x, kernel)), want, rtol=1e-5, atol=1e-4)
+
+
+def test_same_numbers_every_call():
+    rng = np.random.default_rng(1)
+    x, kernel = _random(rng, 32, 28, 28, 32), _random(rng, 3, 3, 32, 16)
+    f = jax.jit(oc.conv_same)
+    first = np.asarray(f(x, kernel))
+    for _ in range(5):
+        np.testing.assert_array_equal(np.asarray(f(x, kernel)), first)
+
+
+def test_falls_back_to_lax_for_other_dtypes_and_empty_arrays():
+    rng = np.random.default_rng(2)
+    x, kernel = _random(rng, 2, 6, 6, 3), _random(rng, 3, 3, 3, 4)
+    xb, kb = x.astype(jnp.bfloat16), kernel.astype(jnp.bfloat16)
+    assert "__onednn$convolution" not in _hlo(oc.conv_same, xb, kb)
+    out = oc.conv_same(xb, kb)
+    assert out.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(out, np.float32),
+                               np.asarray(oc.reference(xb, kb), np.float32), rtol=1e-2, atol=1e-2)
+    assert "__onednn$convolution" not in _hlo(oc.conv_same, x[:0], kernel)
+    assert oc.conv_same(x[:0], kernel).shape == (0, 6, 6, 4)
+
+
+def test_falls_back_to_lax_over_several_devices():
+    # XLA's partitioner has no rule for the custom call: a program over 4 devices uses lax.
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(3)
+    x = jax.device_put(_random(rng, 8, 6, 6, 3), NamedSharding(mesh, P("data")))
+    kernel = jax.device_put(_random(rng, 3, 3, 3, 4), NamedSharding(mesh, P()))
+    assert "__onednn$convolution" not in _hlo(oc.conv_same, x, kernel)
+    np.testing.assert_allclose(np.asarray(jax.jit(oc.conv_same)(x, kernel)),
+                               np.asarray(oc.reference(x, kernel)), rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_and_derivatives_equal_lax():
+    rng = np.random.default_rng(4)
+    x, kernel = _random(rng, 3, 2, 5, 5, 2), _random(rng, 3, 3, 3, 2, 3)
+    np.testing.assert_allclose(np.asarray(jax.vmap(oc.conv_same)(x, kernel)),
+                               np.asarray(jax.vmap(oc.reference)(x, kernel)), rtol=1e-5, atol=1e-5)
+
+    def loss(conv):
+        return lambda x, k: jnp.sum(jnp.tanh(conv(x, k)) ** 2)
+
+    for argnums in (0, 1):
+        got = jax.grad(loss(oc.conv_same), argnums)(x[0], kernel[0])
+        want = jax.grad(loss(oc.reference), argnums)(x[0], kernel[0])
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+    got = jax.hessian(loss(oc.conv_same), 1)(x[0, :1], kernel[0])
+    want = jax.hessian(loss(oc.reference), 1)(x[0, :1], kernel[0])
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
+
+
+def test_mnist_cnn_gradient_equals_lax_layers():
+    """The book's CNN (130 394 weights) with the oneDNN forward and input gradient gives JAX's
+    gradient of the plain lax layers."""
+    from flax import nnx
+
+    fast = models.mnist_cnn(rngs=nnx.Rngs(0))
+    plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(5)
+    x, y = _random(rng, 4, 28, 28, 1), jnp.asarray([3, 1, 4, 1])
+
+    def grads(model):
+        def loss(m):
+            logp = jax.nn.log_softmax(m.logits(x))
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+        return jax.tree.leaves(nnx.grad(loss)(model))
+
+    for got, want in zip(grads(fast), grads(plain), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(want).max()))
+
+
+def test_bad_shapes_are_named():
+    with pytest.raises(ValueError, match=r"\(B, H, W, C\)"):
+        oc.conv_same(jnp.ones((5, 5, 2)), jnp.ones((3, 3, 2, 1)))
+    with pytest.raises(ValueError, match="k odd"):
+        oc.conv_same(jnp.ones((1, 5, 5, 2)), jnp.ones((2, 2, 2, 1)))
+    with pytest.raises(ValueError, match="kernel"):
+        oc.conv_same(jnp.ones((1, 5, 5, 2)), jnp.ones((3, 3, 3, 1)))
+
+
+def test_switch_and_probe(monkeypatch):
+    for value, expected in (("0", False), ("1", True)):
+        monkeypatch.setenv(oc.ENV_SWITCH, value)
+        oc.available.cache_clear()
+        assert oc.available() is expected
+    monkeypatch.delenv(oc.ENV_SWITCH)
+    oc.available.cache_clear()
+    assert isinstance(oc.available(), bool)
+    if oc.available():  # the child process that decided it: oneDNN equals lax
+        done = subprocess.run([sys.executable, "-m", "deepmath_jax.onednn_convolution"],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, oc.ENV_SWITCH: "1"})
+        assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout
