@@ -89,6 +89,17 @@ def test_falls_back_to_lax_over_several_devices():
                                np.asarray(oc.reference(x, kernel)), rtol=1e-5, atol=1e-5)
 
 
+def test_shard_map_body_keeps_onednn():
+    # inside a shard_map manual over the whole mesh each device convolves its own rows
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(6)
+    x, kernel = _random(rng, 8, 6, 6, 3), _random(rng, 3, 3, 3, 4)
+    f = jax.shard_map(oc.conv_same, mesh=mesh, in_specs=(P("data"), P()), out_specs=P("data"))
+    assert ("__onednn$convolution" in _hlo(f, x, kernel)) == oc.available()
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(x, kernel)),
+                               np.asarray(oc.reference(x, kernel)), rtol=1e-5, atol=1e-5)
+
+
 def test_vmap_and_derivatives_equal_lax():
     rng = np.random.default_rng(4)
     x, kernel = _random(rng, 3, 2, 5, 5, 2), _random(rng, 3, 3, 3, 2, 3)

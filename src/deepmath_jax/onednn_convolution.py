@@ -16,8 +16,9 @@ faster than oneDNN's forward convolution with a 28×28 "kernel" (2.4 ms plus a 0
 
 :data:`conv_same_p` is a JAX primitive with that lowering on CPU and ``lax.conv_general_dilated``
 everywhere else — on GPU and TPU, for non-float32 dtypes, for empty arrays, in programs that XLA
-partitions over several devices (its partitioner knows no rule for the custom call), and when
-:func:`available` says no. The custom call and its JSON configuration are XLA internals that can
+partitions over several devices (its partitioner knows no rule for the custom call; the body of
+a ``jax.shard_map`` manual over the whole mesh sees one device's arrays and keeps oneDNN), and
+when :func:`available` says no. The custom call and its JSON configuration are XLA internals that can
 change between jaxlib versions and that abort the process when oneDNN rejects them, so
 :func:`available` first runs the convolution in a separate Python process and compares it with
 ``lax``; ``DEEPMATH_ONEDNN_CONV=0`` turns the path off, ``=1`` skips that check.
@@ -125,9 +126,15 @@ def onednn_config(kernel_size: int) -> dict:
     }
 
 
-def _single_device(ctx) -> bool:
+def _local_program(ctx) -> bool:
+    """Does this lowering see one device's arrays: a one-device program, or the body of a
+    ``shard_map`` manual over every mesh axis (each device runs it on its own share)?"""
     axis_context = ctx.module_context.axis_context
-    return isinstance(axis_context, mlir.ShardingContext) and axis_context.num_devices == 1
+    if isinstance(axis_context, mlir.ShardingContext):
+        return axis_context.num_devices == 1
+    if isinstance(axis_context, mlir.SPMDAxisContext):
+        return set(axis_context.mesh.axis_names) <= set(axis_context.manual_axes)
+    return False
 
 
 def _lower_cpu(ctx, x, kernel):
@@ -137,7 +144,7 @@ def _lower_cpu(ctx, x, kernel):
         x_aval.dtype == np.float32
         and k_aval.dtype == np.float32
         and all(d > 0 for d in (*x_aval.shape, *k_aval.shape))
-        and _single_device(ctx)
+        and _local_program(ctx)
         and available()
     )
     if not usable:
