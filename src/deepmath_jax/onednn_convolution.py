@@ -18,8 +18,8 @@ faster than oneDNN's forward convolution with a 28×28 "kernel" (2.4 ms plus a 0
 everywhere else — on GPU and TPU, for non-float32 dtypes, for empty arrays, in programs that XLA
 partitions over several devices (its partitioner knows no rule for the custom call; the body of
 a ``jax.shard_map`` manual over the whole mesh sees one device's arrays and keeps oneDNN), and
-when :func:`available` says no. The custom call and its JSON configuration are XLA internals that can
-change between jaxlib versions and that abort the process when oneDNN rejects them, so
+when :func:`available` says no. The custom call and its JSON configuration are XLA internals
+that can change between jaxlib versions and that abort the process when oneDNN rejects them, so
 :func:`available` first runs the convolution in a separate Python process and compares it with
 ``lax``; ``DEEPMATH_ONEDNN_CONV=0`` turns the path off, ``=1`` skips that check.
 """
