@@ -51,7 +51,8 @@ MODELS = {
 }
 # CNN variants: ``fit`` and ``single`` run the multi-channel convolutions' forward pass and
 # input gradient on oneDNN (``deepmath_jax.onednn_convolution``, x86-64) when it is available,
-# ``fit-lax`` / ``fit-scan-lax`` without it (``DEEPMATH_ONEDNN_CONV=0``: XLA's Eigen kernels).
+# ``fit-lax`` / ``fit-scan-lax`` without it (``DEEPMATH_ONEDNN_CONV=0``: XLA's Eigen kernels);
+# the ``…-cores`` and ``sharded`` rows are partitioned over devices, so they keep ``lax``.
 # ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
 # convolutions, YNNPACK fusions off: fastest on one idle device), ``single-ynn`` with XLA's
 # defaults (YNNPACK, jaxlib 0.10: slower idle, steadier when the cores are shared),

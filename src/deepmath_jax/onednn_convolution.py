@@ -202,7 +202,7 @@ def available() -> bool:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "deepmath_jax.onednn_convolution"],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
+            env=env, capture_output=True, text=True, timeout=120, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
