@@ -220,7 +220,7 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
         "loss": loss,
         "devices": ndev,
         "compiler_options": options,
-        "onednn_conv": onednn_convolution.available(),
+        "onednn_conv_available": onednn_convolution.available(),
     }
 
 
@@ -242,7 +242,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
         "loss": history["loss"][-1],
         "devices": len(jax.devices()),
         "compiler_options": models.conv_compiler_options(net, parallel.resolve_mesh(mesh)),
-        "onednn_conv": onednn_convolution.available(),
+        "onednn_conv_available": onednn_convolution.available(),
     }
 
 

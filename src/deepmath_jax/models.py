@@ -65,6 +65,7 @@ import numpy as np
 from flax import nnx
 from jax import lax
 
+from deepmath_jax.onednn_convolution import NHWC_HWIO, check_conv_args, reference
 from deepmath_jax.onednn_convolution import conv_same as _conv_onednn
 
 Array = jax.Array
@@ -137,27 +138,6 @@ def kernel_initializer(init: Init) -> Callable[..., Array]:
 # Convolution 'same', stride 1: three implementations of the same map
 # --------------------------------------------------------------------------------------------
 
-_NHWC = ("NHWC", "HWIO", "NHWC")
-
-
-def _check_conv_args(x: Array, kernel: Array) -> None:
-    if x.ndim != 4:
-        raise ValueError(
-            f"conv2d_same expects images (batch, height, width, channels), got shape {x.shape}"
-        )
-    if kernel.ndim != 4 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
-        raise ValueError(f"kernel must be (k, k, in, out) with k odd, got shape {kernel.shape}")
-    if kernel.shape[2] != x.shape[3]:
-        raise ValueError(
-            f"kernel expects {kernel.shape[2]} input channels, the images have {x.shape[3]} "
-            f"(images {x.shape}, kernel {kernel.shape})"
-        )
-
-
-def _conv_xla(x: Array, kernel: Array) -> Array:
-    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_NHWC)
-
-
 def _conv_taps(x: Array, kernel: Array) -> Array:
     """Σ over the k² taps of the shifted image times the tap's (in, out) matrix.
 
@@ -215,7 +195,7 @@ def _kernel_grad(x: Array, g: Array, k: int) -> Array:
         x.transpose(1, 2, 0, 3),  # (h, w, b, c): an H×W kernel from b to c
         (1, 1),
         ((p, p), (p, p)),
-        dimension_numbers=_NHWC,
+        dimension_numbers=NHWC_HWIO,
     )  # (o, k, k, c), taps reversed
     return out[:, ::-1, ::-1, :].transpose(1, 2, 3, 0)
 
@@ -284,11 +264,11 @@ def conv2d_same(x: Array, kernel: Array, *, impl: ConvImpl = "fast") -> Array:
     (``lax.conv_general_dilated`` and JAX's gradient) or ``"im2col"`` (the book's matrix view:
     patches (B·H·W, k²C) times the reshaped kernel (k²C, O)).
     """
-    _check_conv_args(x, kernel)
+    check_conv_args(x, kernel)
     if impl == "fast":
         return _conv_fast(x, kernel)
     if impl == "xla":
-        return _conv_xla(x, kernel)
+        return reference(x, kernel)
     if impl == "im2col":
         return _conv_im2col(x, kernel)
     raise ValueError(f"impl must be 'fast', 'xla' or 'im2col', got {impl!r}")
@@ -349,7 +329,7 @@ def conv2d_layer(
     best of 12 interleaved rounds of 100 steps) took 0.3–0.7 ms less than with JAX composing the
     layer (7.3–7.6 ms against 7.8–8.2 ms) in 7 of 8 runs; the machine's noise is of that order.
     """
-    _check_conv_args(x, kernel)
+    check_conv_args(x, kernel)
     if bias.shape != (kernel.shape[3],):
         raise ValueError(f"bias must have shape ({kernel.shape[3]},), got {bias.shape}")
     if impl == "fast" and activation in _BACKWARD_FROM_OUTPUT:

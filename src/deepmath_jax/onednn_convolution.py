@@ -45,29 +45,40 @@ from jax.interpreters import ad, batching, mlir
 
 Array = jax.Array
 
-_NHWC = ("NHWC", "HWIO", "NHWC")
+#: images NHWC, kernels HWIO, as Keras (``dimension_numbers`` of ``lax.conv_general_dilated``)
+NHWC_HWIO = ("NHWC", "HWIO", "NHWC")
 _TARGET = "__onednn$convolution"
 ENV_SWITCH = "DEEPMATH_ONEDNN_CONV"
 
 
 def reference(x: Array, kernel: Array) -> Array:
     """The same convolution with ``lax.conv_general_dilated`` (what every non-oneDNN path runs)."""
-    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_NHWC)
+    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=NHWC_HWIO)
 
 
 conv_same_p = Primitive("deepmath_conv_same")
 
 
+def check_conv_args(x: Array, kernel: Array, name: str = "conv2d_same") -> None:
+    """A clear error for images that are not (B, H, W, C), a kernel that is not (k, k, C, O)
+    with k odd, or channels that disagree."""
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name} expects images (batch, height, width, channels), got shape {x.shape}"
+        )
+    if kernel.ndim != 4 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
+        raise ValueError(f"kernel must be (k, k, in, out) with k odd, got shape {kernel.shape}")
+    if kernel.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"kernel expects {kernel.shape[2]} input channels, the images have {x.shape[3]} "
+            f"(images {x.shape}, kernel {kernel.shape})"
+        )
+
+
 def conv_same(x: Array, kernel: Array) -> Array:
     """y = conv(x, K), 'same' padding, stride 1 (x: (B, H, W, C), K: (k, k, C, O), k odd);
     oneDNN's convolution on x86-64 CPUs where :func:`available`, ``lax`` elsewhere."""
-    if x.ndim != 4 or kernel.ndim != 4 or kernel.shape[2] != x.shape[3]:
-        raise ValueError(
-            f"conv_same expects images (B, H, W, C) and a kernel (k, k, C, O), got shapes "
-            f"{x.shape} and {kernel.shape}"
-        )
-    if kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
-        raise ValueError(f"kernel must be (k, k, in, out) with k odd, got shape {kernel.shape}")
+    check_conv_args(x, kernel, "conv_same")
     return conv_same_p.bind(x, kernel)
 
 
