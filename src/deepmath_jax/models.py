@@ -41,8 +41,10 @@ that it stays fast inside ``lax.scan``), and for the one-channel first layer the
 9 shifted multiply-adds and the weight gradient as one matrix product of the 9 shifted images
 (the book's "convolution as a matrix" view, chapters 12 and 14). On x86-64 CPUs the forward
 pass and the input gradient of the multi-channel layers run on oneDNN through XLA's own
-``__onednn$convolution`` custom call (:mod:`deepmath_jax.onednn_convolution`; ``lax`` elsewhere
-and when it is unavailable). A whole ``Conv2D`` layer,
+``__onednn$convolution`` custom call (:mod:`deepmath_jax.onednn_convolution`), and on CPUs
+their weight gradient runs as a small compiled C++ kernel through XLA's FFI
+(:mod:`deepmath_jax.conv_weight_gradient`, ≈ 3× faster than Eigen's); each falls back to the
+``lax`` form where it is unavailable. A whole ``Conv2D`` layer,
 activation and bias included, has one hand-written gradient (:func:`conv2d_layer`) that keeps
 only the layer's output for the backward pass. ``impl="xla"`` gives the plain
 ``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the matrix view for
@@ -63,9 +65,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax import lax
 
-from deepmath_jax.onednn_convolution import NHWC_HWIO, check_conv_args, reference
+from deepmath_jax.conv_weight_gradient import weight_gradient as _kernel_grad
+from deepmath_jax.onednn_convolution import check_conv_args, reference
 from deepmath_jax.onednn_convolution import conv_same as _conv_onednn
 
 Array = jax.Array
@@ -176,28 +178,6 @@ def _conv_im2col(x: Array, kernel: Array) -> Array:
     b, h, w, _ = x.shape
     k, _, cin, cout = kernel.shape
     return (_im2col(x, k) @ kernel.reshape(k * k * cin, cout)).reshape(b, h, w, cout)
-
-
-def _kernel_grad(x: Array, g: Array, k: int) -> Array:
-    """∂/∂W of Σ g·conv(x, W): dW[i, j, c, o] = Σ_{b,h,w} x̃[b, h+i, w+j, c] g[b, h, w, o].
-
-    Written as a convolution whose *input* is the output gradient g (its channels o play the
-    batch, the images b the input channels) and whose *kernel* is x (spatial extent H×W): XLA's
-    CPU convolution runs this arrangement about 1.6× faster than the one JAX's transpose rule
-    emits (inputs as batch). Its tap index comes out reversed (i' = k−1−i), hence the flip.
-    The operands are transposed explicitly to the canonical NHWC / HWIO layouts: XLA:CPU then
-    calls its library convolution everywhere, also inside a ``lax.scan`` body, where a
-    convolution with other dimension numbers falls back to a naive loop ~35× slower.
-    """
-    p = k // 2
-    out = lax.conv_general_dilated(
-        g.transpose(3, 1, 2, 0),  # (o, h, w, b): o the batch, b the input channels
-        x.transpose(1, 2, 0, 3),  # (h, w, b, c): an H×W kernel from b to c
-        (1, 1),
-        ((p, p), (p, p)),
-        dimension_numbers=NHWC_HWIO,
-    )  # (o, k, k, c), taps reversed
-    return out[:, ::-1, ::-1, :].transpose(1, 2, 3, 0)
 
 
 def _input_grad(g: Array, kernel: Array) -> Array:

@@ -137,7 +137,7 @@ def onednn_config(kernel_size: int) -> dict:
     }
 
 
-def _local_program(ctx) -> bool:
+def local_program(ctx) -> bool:
     """Does this lowering see one device's arrays: a one-device program, or the body of a
     ``shard_map`` manual over every mesh axis (each device runs it on its own share)?"""
     axis_context = ctx.module_context.axis_context
@@ -155,7 +155,7 @@ def _lower_cpu(ctx, x, kernel):
         x_aval.dtype == np.float32
         and k_aval.dtype == np.float32
         and all(d > 0 for d in (*x_aval.shape, *k_aval.shape))
-        and _local_program(ctx)
+        and local_program(ctx)
         and available()
     )
     if not usable:

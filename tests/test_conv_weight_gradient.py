@@ -1,0 +1,215 @@
+"""Chapter 12, §4 (backpropagation through shared weights, L7013) — the weight gradient of a
+'same' convolution layer, dW[i,j,c,o] = Σ_{b,h,w} x̃[b,h+i,w+j,c] δ[b,h,w,o], as the compiled C++
+kernel (XLA FFI custom call) against the definition, against ``lax``, and every place where it
+must fall back to ``lax`` (other dtypes, other channel counts, empty arrays, several devices)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from deepmath_jax import conv_weight_gradient as cw
+from deepmath_jax import models
+
+TARGET = 'custom_call_target="deepmath_conv_weight_gradient"'
+HAS_COMPILER = shutil.which(os.environ.get("CXX") or "c++") is not None
+
+
+def _hlo(f, *args) -> str:
+    return jax.jit(f).lower(*args).compile().as_text()
+
+
+def _random(rng, *shape):
+    return jnp.asarray(rng.standard_normal(shape).astype(np.float32))
+
+
+def _lanes() -> int:
+    return cw._lanes() if cw.available() else 16
+
+
+def _by_definition(x: np.ndarray, delta: np.ndarray, k: int) -> np.ndarray:
+    """The book's sum over every neuron sharing the tap (L7013), in float64 loops."""
+    p = k // 2
+    xp = np.pad(x.astype(np.float64), ((0, 0), (p, p), (p, p), (0, 0)))
+    h, w = x.shape[1:3]
+    dw = np.zeros((k, k, x.shape[3], delta.shape[3]))
+    for i in range(k):
+        for j in range(k):
+            dw[i, j] = np.einsum("bhwc,bhwo->co", xp[:, i : i + h, j : j + w], delta)
+    return dw
+
+
+def test_available_where_a_compiler_is():
+    # the kernel is plain C++17: wherever a compiler is on PATH it must build and pass its check
+    if not HAS_COMPILER:
+        pytest.skip("no C++ compiler on PATH: the lax form is used (tested below)")
+    assert cw.available()
+    assert cw._lanes() in (4, 8, 16)
+
+
+def test_equals_the_definition():
+    rng = np.random.default_rng(0)
+    lanes = _lanes()
+    for b, h, w, c, o, k in ((3, 7, 6, 2 * lanes, 16, 3), (18, 5, 4, lanes, 5, 3),
+                             (2, 6, 9, lanes, 8, 5), (1, 3, 3, 2 * lanes, 3, 1)):
+        x, delta = _random(rng, b, h, w, c), _random(rng, b, h, w, o)
+        got = np.asarray(jax.jit(cw.weight_gradient, static_argnums=2)(x, delta, k))
+        want = _by_definition(np.asarray(x), np.asarray(delta), k)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@given(
+    batch=st.integers(1, 20),  # below and above the kernel's 16 fixed chunks
+    height=st.integers(1, 9),
+    width=st.integers(1, 9),
+    cin_blocks=st.integers(1, 3),
+    cout=st.integers(1, 20),
+    k=st.sampled_from([1, 3, 5]),
+)
+def test_equals_lax(batch, height, width, cin_blocks, cout, k):
+    rng = np.random.default_rng(batch * 1000 + height * 100 + width * 10 + cin_blocks + cout + k)
+    cin = cin_blocks * _lanes()
+    x, delta = _random(rng, batch, height, width, cin), _random(rng, batch, height, width, cout)
+    want = np.asarray(cw.reference(x, delta, k))
+    got = np.asarray(jax.jit(cw.weight_gradient, static_argnums=2)(x, delta, k))
+    # float32 sums of B·H·W products in another order: relative error of a few ulps
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=1))
+
+
+def test_book_layer_runs_the_kernel_when_available():
+    rng = np.random.default_rng(1)
+    x, delta = _random(rng, 32, 28, 28, 32), _random(rng, 32, 28, 28, 16)  # ch. 14, L7380–7404
+    f = lambda x, d: cw.weight_gradient(x, d, 3)  # noqa: E731
+    assert (TARGET in _hlo(f, x, delta)) == cw.available()
+    got = np.asarray(jax.jit(f)(x, delta))
+    # Each entry sums 25 088 float32 products; kernel and lax add them in different orders, so
+    # both are compared with the float64 sum, relative to Σ|products| (the scale of float32
+    # summation error): a few 1e-7 here, where one missed product would be ≈ 4e-5.
+    want = _by_definition(np.asarray(x), np.asarray(delta), 3)
+    scale = _by_definition(np.abs(np.asarray(x)), np.abs(np.asarray(delta)), 3)
+    assert np.max(np.abs(got - want) / scale) < 1e-5
+    assert np.max(np.abs(np.asarray(cw.reference(x, delta, 3)) - want) / scale) < 1e-5
+    for _ in range(5):  # fixed chunks summed in order: the same bits whatever thread ran what
+        np.testing.assert_array_equal(np.asarray(jax.jit(f)(x, delta)), got)
+
+
+def test_falls_back_to_lax():
+    rng = np.random.default_rng(2)
+    x, delta = _random(rng, 2, 6, 6, 16), _random(rng, 2, 6, 6, 4)
+    f = lambda x, d: cw.weight_gradient(x, d, 3)  # noqa: E731
+    # bfloat16
+    xb, db = x.astype(jnp.bfloat16), delta.astype(jnp.bfloat16)
+    assert TARGET not in _hlo(f, xb, db)
+    assert jax.jit(f)(xb, db).dtype == jnp.bfloat16
+    # input channels that are not a multiple of the SIMD width (the RGB first layers)
+    x3 = _random(rng, 2, 6, 6, 3)
+    assert TARGET not in _hlo(f, x3, delta)
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(x3, delta)),
+                               _by_definition(np.asarray(x3), np.asarray(delta), 3),
+                               rtol=1e-5, atol=1e-5)
+    # an empty batch: dW = 0
+    assert TARGET not in _hlo(f, x[:0], delta[:0])
+    np.testing.assert_array_equal(np.asarray(jax.jit(f)(x[:0], delta[:0])), 0.0)
+
+
+def test_several_devices_fall_back_and_shard_map_keeps_the_kernel():
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(3)
+    x, delta = _random(rng, 8, 6, 6, 16), _random(rng, 8, 6, 6, 4)
+    want = np.asarray(cw.reference(x, delta, 3))
+    f = lambda x, d: cw.weight_gradient(x, d, 3)  # noqa: E731
+    # XLA's partitioner has no rule for the custom call: a program over 4 devices uses lax
+    xs, ds = (jax.device_put(a, NamedSharding(mesh, P("data"))) for a in (x, delta))
+    assert TARGET not in _hlo(f, xs, ds)
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(xs, ds)), want, rtol=1e-5, atol=1e-5)
+    # a shard_map body sees one device's rows: each device runs the kernel, then a psum
+    g = jax.shard_map(lambda x, d: jax.lax.psum(f(x, d), "data"), mesh=mesh,
+                      in_specs=(P("data"), P("data")), out_specs=P())
+    assert (TARGET in _hlo(g, x, delta)) == cw.available()
+    np.testing.assert_allclose(np.asarray(jax.jit(g)(x, delta)), want, rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_and_derivatives_equal_lax():
+    rng = np.random.default_rng(4)
+    x, delta = _random(rng, 2, 3, 5, 5, 16), _random(rng, 2, 3, 5, 5, 4)
+    got = jax.vmap(lambda x, d: cw.weight_gradient(x, d, 3))(x, delta)
+    want = jax.vmap(lambda x, d: cw.reference(x, d, 3))(x, delta)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+    def loss(fn):
+        return lambda x, d: jnp.sum(jnp.sin(fn(x, d, 3)) ** 2)
+
+    for argnums in (0, 1):
+        got = jax.grad(loss(cw.weight_gradient), argnums)(x[0], delta[0])
+        want = jax.grad(loss(cw.reference), argnums)(x[0], delta[0])
+        # sin(dW) amplifies the last-ulp differences of dW; entries near 0 are cancellations
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(want).max()))
+
+
+def test_mnist_cnn_training_gradient_uses_the_kernel():
+    """The book's CNN (ch. 14): its second layer's weight gradient runs the kernel, and the whole
+    gradient equals JAX's gradient of the plain lax layers."""
+    from flax import nnx
+
+    fast = models.mnist_cnn(rngs=nnx.Rngs(0))
+    plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(5)
+    x, y = _random(rng, 4, 28, 28, 1), jnp.asarray([3, 1, 4, 1])
+
+    def grad_fn(model):
+        graphdef, params = nnx.split(model)
+
+        def loss(params, x):
+            logp = jax.nn.log_softmax(nnx.merge(graphdef, params).logits(x))
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        return jax.jit(jax.grad(loss)), params
+
+    f, params = grad_fn(fast)
+    # the first layer (one input channel) keeps its matrix-product form
+    assert f.lower(params, x).compile().as_text().count(TARGET) == (1 if cw.available() else 0)
+    g, plain_params = grad_fn(plain)
+    for got, want in zip(jax.tree.leaves(f(params, x)), jax.tree.leaves(g(plain_params, x)),
+                         strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(want).max()))
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match=r"expects images x .*got shapes \(5, 5, 2\)"):
+        cw.weight_gradient(jnp.ones((5, 5, 2)), jnp.ones((1, 5, 5, 2)), 3)
+    with pytest.raises(ValueError, match="must share batch, height and width"):
+        cw.weight_gradient(jnp.ones((1, 5, 5, 2)), jnp.ones((1, 4, 5, 2)), 3)
+    with pytest.raises(ValueError, match="odd positive int, got 2"):
+        cw.weight_gradient(jnp.ones((1, 5, 5, 2)), jnp.ones((1, 5, 5, 2)), 2)
+
+
+def test_missing_compiler_is_named():
+    with pytest.raises(RuntimeError, match="no C\\+\\+ compiler 'no-such-c\\+\\+' on PATH"):
+        cw.build("no-such-c++")
+
+
+def test_switch(monkeypatch):
+    monkeypatch.setenv(cw.ENV_SWITCH, "0")
+    assert cw.available() is False
+    rng = np.random.default_rng(6)
+    x, delta = _random(rng, 2, 5, 5, 16), _random(rng, 2, 5, 5, 3)
+    assert TARGET not in _hlo(lambda x, d: cw.weight_gradient(x, d, 3), x, delta)
+    if HAS_COMPILER:  # =1 in a fresh process: built, checked, used
+        code = ("from deepmath_jax import conv_weight_gradient as cw; "
+                "print('kernel', cw.available())")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=False, env={**os.environ, cw.ENV_SWITCH: "1"})
+        assert done.returncode == 0 and done.stdout.strip().endswith("kernel True"), done.stderr
