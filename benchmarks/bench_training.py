@@ -49,11 +49,10 @@ MODELS = {
     "p50": "784 → 50 → 50 → 10 (SGD)",
     "cnn": "MNIST CNN (Adam)",
 }
-# CNN variants: ``fit`` and ``single`` run the multi-channel convolutions' forward pass and
-# input gradient on oneDNN (``deepmath_jax.onednn_convolution``, x86-64) and their weight
-# gradient on the compiled kernel (``deepmath_jax.conv_weight_gradient``) when available;
-# ``fit-lax`` / ``fit-scan-lax`` without either (``DEEPMATH_ONEDNN_CONV=0``,
-# ``DEEPMATH_CONV_KERNEL=0``: XLA's Eigen kernels); the ``…-cores`` and ``sharded`` rows are
+# CNN variants: ``fit`` and ``single`` run every convolution of the training step on the
+# compiled CPU kernels (``deepmath_jax.cpu_kernels``) when they are available;
+# ``fit-lax`` / ``fit-scan-lax`` without them nor oneDNN (``DEEPMATH_CONV_KERNELS=0``,
+# ``DEEPMATH_ONEDNN_CONV=0``: XLA's Eigen kernels); the ``…-cores`` and ``sharded`` rows are
 # partitioned over devices, so they keep ``lax``.
 # ``single`` compiles with ``models.conv_compiler_options`` (XLA's Eigen
 # convolutions, YNNPACK fusions off: fastest on one idle device), ``single-ynn`` with XLA's
@@ -143,7 +142,7 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     from jax.sharding import PartitionSpec as P
 
     sys.path.insert(0, str(ROOT / "src"))
-    from deepmath_jax import conv_weight_gradient, models, onednn_convolution
+    from deepmath_jax import cpu_kernels, models, onednn_convolution
 
     batch = 32
     net, tx, xs = _book_model(model, x, "xla" if "xlaconv" in variant else "fast")
@@ -223,7 +222,7 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
         "devices": ndev,
         "compiler_options": options,
         "onednn_conv_available": onednn_convolution.available(),
-        "conv_kernel_available": conv_weight_gradient.available(),
+        "conv_kernels_available": cpu_kernels.available(),
     }
 
 
@@ -235,7 +234,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
     import jax
 
     net, tx, xs = _book_model(model, x)  # puts src/ on the path
-    from deepmath_jax import conv_weight_gradient, models, onednn_convolution, parallel, train
+    from deepmath_jax import cpu_kernels, models, onednn_convolution, parallel, train
 
     mesh = "auto" if variant.endswith("-cores") else None
     history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
@@ -246,7 +245,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
         "devices": len(jax.devices()),
         "compiler_options": models.conv_compiler_options(net, parallel.resolve_mesh(mesh)),
         "onednn_conv_available": onednn_convolution.available(),
-        "conv_kernel_available": conv_weight_gradient.available(),
+        "conv_kernels_available": cpu_kernels.available(),
     }
 
 
@@ -402,7 +401,7 @@ def plan(models: list[str], frameworks: list[str]) -> list[tuple[str, str, str, 
             runs.append(("jax", m, "fit", {"XLA_FLAGS": ""}))
             runs.append(("jax", m, "fit-scan", {"XLA_FLAGS": ""}))
             if m == "cnn":  # the same without oneDNN and the weight-gradient kernel (lax: Eigen)
-                lax_only = {"XLA_FLAGS": "", "DEEPMATH_ONEDNN_CONV": "0", "DEEPMATH_CONV_KERNEL": "0"}
+                lax_only = {"XLA_FLAGS": "", "DEEPMATH_ONEDNN_CONV": "0", "DEEPMATH_CONV_KERNELS": "0"}
                 runs.append(("jax", m, "fit-lax", lax_only))
                 runs.append(("jax", m, "fit-scan-lax", lax_only))
             if ncores > 1:

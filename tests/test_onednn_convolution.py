@@ -118,11 +118,14 @@ def test_vmap_and_derivatives_equal_lax():
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
 
 
-def test_mnist_cnn_gradient_equals_lax_layers():
-    """The book's CNN (130 394 weights) with the oneDNN forward and input gradient gives JAX's
-    gradient of the plain lax layers."""
+def test_mnist_cnn_gradient_equals_lax_layers(monkeypatch):
+    """The book's CNN (130 394 weights) with the oneDNN forward and input gradient (the compiled
+    CPU kernels switched off) gives JAX's gradient of the plain lax layers."""
     from flax import nnx
 
+    from deepmath_jax import cpu_kernels
+
+    monkeypatch.setenv(cpu_kernels.ENV_SWITCH, "0")
     fast = models.mnist_cnn(rngs=nnx.Rngs(0))
     plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
     rng = np.random.default_rng(5)

@@ -34,23 +34,25 @@ Conventions (what the book's numbers depend on, see inventory part 1 §13):
   :func:`conv2d_same`.
 
 Speed (see ``benchmarks/bench_training.py``): the convolution layers use :func:`conv2d_same`,
-whose gradient is written by hand (``jax.custom_vjp``) in the forms XLA's CPU kernels run
-fastest — the input gradient as a plain convolution by the flipped kernel, the weight gradient
-Σ x·g as a convolution of the output gradient by the input (roles swapped, canonical layouts so
-that it stays fast inside ``lax.scan``), and for the one-channel first layer the forward pass as
-9 shifted multiply-adds and the weight gradient as one matrix product of the 9 shifted images
-(the book's "convolution as a matrix" view, chapters 12 and 14). On x86-64 CPUs the forward
-pass and the input gradient of the multi-channel layers run on oneDNN through XLA's own
-``__onednn$convolution`` custom call (:mod:`deepmath_jax.onednn_convolution`), and on CPUs
-their weight gradient runs as a small compiled C++ kernel through XLA's FFI
-(:mod:`deepmath_jax.conv_weight_gradient`, ≈ 3× faster than Eigen's); each falls back to the
-``lax`` form where it is unavailable. A whole ``Conv2D`` layer,
-activation and bias included, has one hand-written gradient (:func:`conv2d_layer`) that keeps
-only the layer's output for the backward pass. ``impl="xla"`` gives the plain
-``lax.conv_general_dilated`` with JAX's own gradient; ``impl="im2col"`` the matrix view for
-every layer (patches, then one matrix product) — all three are tested equal, and equal to
-``nnx.Conv``. :func:`conv_compiler_options` gives the XLA:CPU options that train the
-convolution networks fastest on an idle machine.
+whose gradient is written by hand (``jax.custom_vjp``): the input gradient as a forward
+convolution by the flipped kernel, the weight gradient Σ x·g as its own map. On CPUs each runs
+as a compiled C++ kernel through XLA's FFI (:mod:`deepmath_jax.cpu_kernels`): the forward pass
+with its bias and ReLU in the same pass (:mod:`deepmath_jax.conv_layer_forward`), the input
+gradient, and the weight gradient (:mod:`deepmath_jax.conv_weight_gradient`; for the
+one-channel first layer with the bias gradient). Where a kernel does not apply (no compiler,
+GPU/TPU, other dtypes or shapes, programs partitioned over several devices) the reference
+forms run: the forward pass and input gradient on oneDNN through XLA's own
+``__onednn$convolution`` custom call (:mod:`deepmath_jax.onednn_convolution`, x86-64) or
+``lax``; the weight gradient as a convolution of the output gradient by the input (roles
+swapped, canonical layouts so that it stays fast inside ``lax.scan``); for the one-channel
+first layer the forward pass as 9 shifted multiply-adds and the weight gradient as one matrix
+product of the 9 shifted images (the book's "convolution as a matrix" view, chapters 12 and 14).
+A whole ``Conv2D`` layer, activation and bias included, has one hand-written gradient
+(:func:`conv2d_layer`) that keeps only the layer's output for the backward pass.
+``impl="xla"`` gives the plain ``lax.conv_general_dilated`` with JAX's own gradient;
+``impl="im2col"`` the matrix view for every layer (patches, then one matrix product) — all
+three are tested equal, and equal to ``nnx.Conv``. :func:`conv_compiler_options` gives the
+XLA:CPU options that train the convolution networks fastest on an idle machine.
 """
 
 from __future__ import annotations
@@ -66,9 +68,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from deepmath_jax.conv_layer_forward import conv_layer as _conv_layer_kernel
+from deepmath_jax.conv_weight_gradient import weight_and_bias_gradient_one_channel
 from deepmath_jax.conv_weight_gradient import weight_gradient as _kernel_grad
 from deepmath_jax.onednn_convolution import check_conv_args, reference
-from deepmath_jax.onednn_convolution import conv_same as _conv_onednn
 
 Array = jax.Array
 Init = Literal["keras", "flax"]
@@ -140,29 +143,6 @@ def kernel_initializer(init: Init) -> Callable[..., Array]:
 # Convolution 'same', stride 1: three implementations of the same map
 # --------------------------------------------------------------------------------------------
 
-def _conv_taps(x: Array, kernel: Array) -> Array:
-    """Σ over the k² taps of the shifted image times the tap's (in, out) matrix.
-
-    With one input channel (the first layer of an image network) this is k² multiply-adds that
-    XLA fuses into one loop — 2–5× faster than its general convolution kernel here.
-    """
-    k = kernel.shape[0]
-    p = k // 2
-    _, h, w, _ = x.shape
-    xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    out = None
-    for i in range(k):
-        for j in range(k):
-            tap = xp[:, i : i + h, j : j + w, :]
-            term = (
-                (tap * kernel[i, j, 0][None, None, None, :])
-                if x.shape[3] == 1
-                else jnp.einsum("bhwc,co->bhwo", tap, kernel[i, j])
-            )
-            out = term if out is None else out + term
-    return out
-
-
 def _im2col(x: Array, k: int) -> Array:
     """Patches matrix of the book's "convolution as a matrix" view: (B·H·W, k·k·C), tap-major."""
     b, h, w, c = x.shape
@@ -183,27 +163,9 @@ def _conv_im2col(x: Array, kernel: Array) -> Array:
 def _input_grad(g: Array, kernel: Array) -> Array:
     """∂/∂x of Σ g·conv(x, K): the 'same' correlation of g with the kernel flipped in space and
     its channel roles swapped, dx[b,h,w,c] = Σ g̃[b,h−i+p,w−j+p,o] K[i,j,c,o] (the transposed
-    convolution). Written as a plain NHWC convolution: XLA's CPU kernels run it ~1.2× faster than
-    the form JAX's transpose rule emits, oneDNN (x86-64) faster still."""
-    return _conv_onednn(g, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
-
-
-def _kernel_grad_one_channel(
-    x: Array, g: Array, k: int, *, with_bias: bool = False
-) -> tuple[Array, Array | None]:
-    """∂/∂W (and with ``with_bias`` ∂/∂b) for a one-channel input, the book's "convolution as a
-    matrix" view transposed: dW[i,j,0,o] = Σ_{b,h,w} x̃[b,h+i,w+j] g[b,h,w,o] is the (k², B·H·W)
-    matrix of the k² shifted images times the (B·H·W, O) output gradient — one matrix product,
-    ~10× faster here than a convolution with a single input channel. A row of ones under the
-    shifted images gives the bias gradient db[o] = Σ_{b,h,w} g[b,h,w,o] in the same product."""
-    b, h, w, _ = x.shape
-    p = k // 2
-    xp = jnp.pad(x[..., 0], ((0, 0), (p, p), (p, p)))
-    rows = [xp[:, i : i + h, j : j + w] for i in range(k) for j in range(k)]
-    if with_bias:
-        rows.append(jnp.ones_like(x[..., 0]))
-    out = jnp.stack(rows).reshape(len(rows), b * h * w) @ g.reshape(b * h * w, -1)
-    return out[: k * k].reshape(k, k, 1, -1), (out[k * k] if with_bias else None)
+    convolution), run as a forward convolution (compiled CPU kernel, else oneDNN or lax)."""
+    flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2)
+    return _conv_layer_kernel(g, flipped, jnp.zeros(flipped.shape[3], g.dtype), relu=False)
 
 
 def _bias_grad(g: Array) -> Array:
@@ -215,7 +177,7 @@ def _bias_grad(g: Array) -> Array:
 
 @jax.custom_vjp
 def _conv_fast(x: Array, kernel: Array) -> Array:
-    return _conv_taps(x, kernel) if x.shape[3] == 1 else _conv_onednn(x, kernel)
+    return _conv_layer_kernel(x, kernel, jnp.zeros(kernel.shape[3], x.dtype), relu=False)
 
 
 def _conv_fast_fwd(x: Array, kernel: Array) -> tuple[Array, tuple[Array, Array]]:
@@ -227,7 +189,10 @@ def _conv_fast_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array, Array]:
     k = kernel.shape[0]
     # For the first layer x is the data: dx is unused and XLA drops it.
     dx = _input_grad(g, kernel).astype(x.dtype)
-    dw = _kernel_grad_one_channel(x, g, k)[0] if x.shape[3] == 1 else _kernel_grad(x, g, k)
+    if x.shape[3] == 1:
+        dw = weight_and_bias_gradient_one_channel(x, g, k)[0]
+    else:
+        dw = _kernel_grad(x, g, k)
     return dx, dw.astype(kernel.dtype)
 
 
@@ -267,7 +232,9 @@ _BACKWARD_FROM_OUTPUT: dict[str, Callable[[Array, Array], Array]] = {
 
 @partial(jax.custom_vjp, nondiff_argnums=(3,))
 def _conv_layer_fast(x: Array, kernel: Array, bias: Array, activation: str) -> Array:
-    return _activation(activation)(_conv_fast(x, kernel) + bias[None, None, None, :])
+    if activation == "relu":  # bias and ReLU inside the convolution's own pass
+        return _conv_layer_kernel(x, kernel, bias, relu=True)
+    return _activation(activation)(_conv_layer_kernel(x, kernel, bias, relu=False))
 
 
 def _conv_layer_fast_fwd(
@@ -286,7 +253,7 @@ def _conv_layer_fast_bwd(
     gz = _BACKWARD_FROM_OUTPUT[activation](g, y)
     k = kernel.shape[0]
     if x.shape[3] == 1:
-        dw, db = _kernel_grad_one_channel(x, gz, k, with_bias=True)
+        dw, db = weight_and_bias_gradient_one_channel(x, gz, k)
     else:
         dw, db = _kernel_grad(x, gz, k), _bias_grad(gz)
     dx = _input_grad(gz, kernel)  # unused for the first layer: XLA drops it

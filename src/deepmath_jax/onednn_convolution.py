@@ -11,8 +11,9 @@ Why: jaxlib's x86-64 CPU backend links Intel's oneDNN and can run a convolution 
 ``OneDnnOpThunk``), but its compiler pipeline never produces it: convolutions go to Eigen or
 YNNPACK. oneDNN's direct convolution is the fastest of the three for the MNIST network's 32→16
 layer (batch 32, 2-core Xeon, inside the training step: forward ≈ 1.0 ms and input gradient
-≈ 0.85 ms, against Eigen's 1.6 and 1.3 ms); the kernel gradient stays on Eigen, whose form is
-faster than oneDNN's forward convolution with a 28×28 "kernel" (2.4 ms plus a 0.25 ms reorder).
+≈ 0.85 ms, against Eigen's 1.6 and 1.3 ms). The package's own compiled kernels
+(:mod:`deepmath_jax.cpu_kernels`) are faster still; :mod:`deepmath_jax.models` falls back to this
+path where they are unavailable.
 
 :data:`conv_same_p` is a JAX primitive with that lowering on CPU and ``lax.conv_general_dilated``
 everywhere else — on GPU and TPU, for non-float32 dtypes, for empty arrays, in programs that XLA
