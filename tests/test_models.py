@@ -295,3 +295,46 @@ def test_conv_compiler_options_same_gradients():
     got = jax.jit(jax.grad(loss), compiler_options=opts)(params)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["kernels", "onednn"])
+def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
+    """The book's CNN (ch. 14, 130 394 weights): its training gradient with the compiled CPU
+    kernels (every convolution), or with them off (oneDNN for the second layer's forward pass and
+    input gradient where available, else lax), equals JAX's gradient of the plain lax layers."""
+    from deepmath_jax import cpu_kernels
+    from deepmath_jax import onednn_convolution as oc
+
+    if path == "onednn":
+        monkeypatch.setenv(cpu_kernels.ENV_SWITCH, "0")
+    fast = models.mnist_cnn(rngs=nnx.Rngs(0))
+    plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(5)
+    x = jnp.asarray(rng.standard_normal((4, 28, 28, 1)).astype(np.float32))
+    y = jnp.asarray([3, 1, 4, 1])
+
+    def grad_fn(model):
+        graphdef, params = nnx.split(model)
+
+        def loss(params, x):
+            logp = jax.nn.log_softmax(nnx.merge(graphdef, params).logits(x))
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        return jax.jit(jax.grad(loss)), params
+
+    f, params = grad_fn(fast)
+    hlo = f.lower(params, x).compile().as_text()
+    count = {name: hlo.count(f'custom_call_target="{name}"') for name in (
+        "deepmath_conv_same", "deepmath_conv_weight_gradient",
+        "deepmath_conv_weight_gradient_one_channel", "__onednn$convolution")}
+    if path == "kernels" and cpu_kernels.available():
+        # both forward passes, the second layer's input gradient (the first one's is unused: XLA
+        # drops it) and both weight gradients
+        assert list(count.values()) == [3, 1, 1, 0]
+    else:
+        assert list(count.values()) == [0, 0, 0, 2 if oc.available() else 0]
+    g, plain_params = grad_fn(plain)
+    for got, want in zip(jax.tree.leaves(f(params, x)), jax.tree.leaves(g(plain_params, x)),
+                         strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(want).max()))

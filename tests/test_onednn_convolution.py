@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from deepmath_jax import models
 from deepmath_jax import onednn_convolution as oc
 
 
@@ -116,41 +115,6 @@ def test_vmap_and_derivatives_equal_lax():
     got = jax.hessian(loss(oc.conv_same), 1)(x[0, :1], kernel[0])
     want = jax.hessian(loss(oc.reference), 1)(x[0, :1], kernel[0])
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
-
-
-def test_mnist_cnn_gradient_equals_lax_layers(monkeypatch):
-    """The book's CNN (130 394 weights) with the oneDNN forward and input gradient (the compiled
-    CPU kernels switched off) gives JAX's gradient of the plain lax layers."""
-    from flax import nnx
-
-    from deepmath_jax import cpu_kernels
-
-    monkeypatch.setenv(cpu_kernels.ENV_SWITCH, "0")
-    fast = models.mnist_cnn(rngs=nnx.Rngs(0))
-    plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
-    rng = np.random.default_rng(5)
-    x, y = _random(rng, 4, 28, 28, 1), jnp.asarray([3, 1, 4, 1])
-
-    def grad_fn(model):
-        graphdef, params = nnx.split(model)
-
-        def loss(params, x):
-            logp = jax.nn.log_softmax(nnx.merge(graphdef, params).logits(x))
-            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
-
-        return jax.jit(jax.grad(loss)), params
-
-    def grads(model):
-        f, params = grad_fn(model)
-        return jax.tree.leaves(f(params, x))
-
-    # the training gradient runs the second layer's forward pass and input gradient on oneDNN
-    f, params = grad_fn(fast)
-    hlo = f.lower(params, x).compile().as_text()
-    assert hlo.count('custom_call_target="__onednn$convolution"') == (2 if oc.available() else 0)
-    for got, want in zip(grads(fast), grads(plain), strict=True):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
-                                   atol=1e-5 * float(np.abs(want).max()))
 
 
 def test_bad_shapes_are_named():
