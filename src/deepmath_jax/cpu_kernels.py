@@ -12,7 +12,7 @@ and chapter 12 *Convolution*, §4 *Rétropropagation* (the weight gradient, L701
   db[o] = Σ_{b,h,w} δ[b,h,w,o].
 
 The library is compiled once per machine with the system's C++ compiler (``$CXX``, else
-``c++``; -O3 -march=native, ≈ 5 s) into ``$DEEPMATH_KERNEL_CACHE`` (default
+``c++``; -O3 -march=native and ``$DEEPMATH_KERNEL_FLAGS``, ≈ 5 s) into ``$DEEPMATH_KERNEL_CACHE`` (default
 ``~/.cache/deepmath_jax``), keyed by the source, the compiler, jaxlib and the CPU; before its
 first use in a process :func:`available` runs the three kernels on small shapes and compares
 them with float64 NumPy sums (≈ 0.1 s). ``DEEPMATH_CONV_KERNELS=0`` turns them off (the
@@ -40,6 +40,7 @@ from deepmath_jax.onednn_convolution import local_program
 
 ENV_SWITCH = "DEEPMATH_CONV_KERNELS"
 ENV_CACHE = "DEEPMATH_KERNEL_CACHE"
+ENV_FLAGS = "DEEPMATH_KERNEL_FLAGS"  # extra compiler flags, after the defaults (e.g. -march=haswell)
 SOURCE = Path(__file__).with_name("kernels") / "convolution.cc"
 #: FFI target name → the handler symbol in the library
 TARGETS = {
@@ -90,8 +91,9 @@ def build(compiler: str | None = None) -> Path:
             f"CXX; {ENV_SWITCH}=0 uses the lax / oneDNN convolutions instead"
         )
     include = jax.ffi.include_dir()
+    flags = [*_FLAGS, *os.environ.get(ENV_FLAGS, "").split()]
     key = hashlib.sha256()
-    for part in (SOURCE.read_text(), " ".join(_FLAGS), exe, _jaxlib_version(), include,
+    for part in (SOURCE.read_text(), " ".join(flags), exe, _jaxlib_version(), include,
                  _machine_id()):
         key.update(part.encode())
     target = cache_dir() / f"convolution-{key.hexdigest()[:16]}.so"
@@ -101,7 +103,7 @@ def build(compiler: str | None = None) -> Path:
     # Compile next to the target and rename: parallel processes (pytest-xdist) never see half a file.
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
-    cmd = [exe, *_FLAGS, f"-I{include}", str(SOURCE), "-o", tmp]
+    cmd = [exe, *flags, f"-I{include}", str(SOURCE), "-o", tmp]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         if done.returncode != 0:
