@@ -18,7 +18,7 @@ from deepmath_jax import conv_layer_forward as fwd
 from deepmath_jax import cpu_kernels
 from deepmath_jax.onednn_convolution import reference as lax_conv
 
-TARGET = 'custom_call_target="deepmath_conv_same"'
+TARGET = 'custom_call_target="deepmath_conv_layer"'
 
 
 def _lanes() -> int:

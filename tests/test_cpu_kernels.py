@@ -43,7 +43,7 @@ def test_switch(monkeypatch):
     assert cpu_kernels.available() is False
     x, kernel, bias = jnp.ones((2, 5, 5, 16)), jnp.ones((3, 3, 16, 16)), jnp.ones(16)
     hlo = jax.jit(lambda x, k, b: fwd.conv_layer(x, k, b, relu=True)).lower(x, kernel, bias)
-    assert 'custom_call_target="deepmath_conv_same"' not in hlo.compile().as_text()
+    assert 'custom_call_target="deepmath_conv_layer"' not in hlo.compile().as_text()
     if HAS_COMPILER:  # =1 in a fresh process: built, checked, used
         code = "from deepmath_jax import cpu_kernels as c; print('kernels', c.available())"
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

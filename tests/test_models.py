@@ -325,7 +325,7 @@ def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
     f, params = grad_fn(fast)
     hlo = f.lower(params, x).compile().as_text()
     count = {name: hlo.count(f'custom_call_target="{name}"') for name in (
-        "deepmath_conv_same", "deepmath_conv_weight_gradient",
+        "deepmath_conv_layer", "deepmath_conv_weight_gradient",
         "deepmath_conv_weight_gradient_one_channel", "__onednn$convolution")}
     if path == "kernels" and cpu_kernels.available():
         # both forward passes, the second layer's input gradient (the first one's is unused: XLA

@@ -21,12 +21,8 @@ programs that see one device's arrays: for the MNIST network's 32→16 layer at 
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
-from jax.extend.core import Primitive
-from jax.interpreters import ad, batching, mlir
 
 from deepmath_jax import cpu_kernels
 from deepmath_jax.onednn_convolution import check_conv_args, conv_same
@@ -64,7 +60,13 @@ def reference(x: Array, kernel: Array, bias: Array, relu: bool) -> Array:
     return jax.nn.relu(z) if relu else z
 
 
-conv_layer_p = Primitive("deepmath_conv_layer")
+conv_layer_p = cpu_kernels.kernel_primitive(
+    "deepmath_conv_layer",
+    reference,
+    # 3×3 kernels; the output channels are the SIMD lanes
+    applies=lambda avals, lanes, *, relu: avals[1].shape[0] == 3 and avals[1].shape[3] % lanes == 0,
+    attributes=("relu",),
+)
 
 
 def conv_layer(x: Array, kernel: Array, bias: Array, *, relu: bool) -> Array:
@@ -75,36 +77,3 @@ def conv_layer(x: Array, kernel: Array, bias: Array, *, relu: bool) -> Array:
     if bias.shape != (kernel.shape[3],):
         raise ValueError(f"bias must have shape ({kernel.shape[3]},), got {bias.shape}")
     return conv_layer_p.bind(x, kernel, bias, relu=bool(relu))
-
-
-def _abstract_eval(x, kernel, bias, *, relu):
-    dtype = jnp.result_type(x, kernel, bias)
-    return jax.core.ShapedArray((*x.shape[:3], kernel.shape[3]), dtype)
-
-
-conv_layer_p.def_abstract_eval(_abstract_eval)
-_bind_jitted = jax.jit(conv_layer_p.bind, static_argnames="relu")
-conv_layer_p.def_impl(lambda x, kernel, bias, *, relu: _bind_jitted(x, kernel, bias, relu=relu))
-
-
-def _jvp(primals, tangents, *, relu):
-    tangents = tuple(ad.instantiate_zeros(t) for t in tangents)
-    return jax.jvp(functools.partial(reference, relu=relu), tuple(primals), tangents)
-
-
-ad.primitive_jvps[conv_layer_p] = _jvp
-batching.primitive_batchers[conv_layer_p] = lambda args, dims, *, relu: (
-    jax.vmap(functools.partial(reference, relu=relu), in_axes=dims)(*args), 0)
-_lower_reference = mlir.lower_fun(reference, multiple_results=False)
-mlir.register_lowering(conv_layer_p, _lower_reference)
-
-
-def _lower_cpu(ctx, x, kernel, bias, *, relu):
-    lanes = cpu_kernels.lanes() if cpu_kernels.usable(ctx) else 0
-    k_shape = ctx.avals_in[1].shape
-    if lanes == 0 or k_shape[0] != 3 or k_shape[3] % lanes != 0:
-        return _lower_reference(ctx, x, kernel, bias, relu=relu)
-    return jax.ffi.ffi_lowering("deepmath_conv_same")(ctx, x, kernel, bias, relu=relu)
-
-
-mlir.register_lowering(conv_layer_p, _lower_cpu, platform="cpu")

@@ -23,13 +23,9 @@ and channel counts, programs XLA partitions over several devices, no compiler,
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.extend.core import Primitive
-from jax.interpreters import ad, batching, mlir
 
 from deepmath_jax import cpu_kernels
 from deepmath_jax.onednn_convolution import NHWC_HWIO
@@ -74,7 +70,11 @@ def reference(x: Array, delta: Array, k: int) -> Array:
     return out[:, ::-1, ::-1, :].transpose(1, 2, 3, 0)
 
 
-weight_gradient_p = Primitive("deepmath_conv_weight_gradient")
+weight_gradient_p = cpu_kernels.kernel_primitive(
+    "deepmath_conv_weight_gradient",
+    reference,
+    applies=lambda avals, lanes, *, k: avals[0].shape[3] % lanes == 0,  # input channels as lanes
+)
 
 
 def weight_gradient(x: Array, delta: Array, k: int) -> Array:
@@ -84,43 +84,6 @@ def weight_gradient(x: Array, delta: Array, k: int) -> Array:
     check_args(x, delta, k)
     return weight_gradient_p.bind(x, delta, k=k)
 
-
-def _abstract_eval(x, delta, *, k):
-    dtype = jnp.result_type(x, delta)
-    return jax.core.ShapedArray((k, k, x.shape[3], delta.shape[3]), dtype)
-
-
-weight_gradient_p.def_abstract_eval(_abstract_eval)
-_bind_jitted = jax.jit(weight_gradient_p.bind, static_argnames="k")
-weight_gradient_p.def_impl(lambda x, delta, *, k: _bind_jitted(x, delta, k=k))
-
-# Bilinear in (x, δ): the tangent goes through lax, whose transpose rules give reverse mode.
-ad.defjvp(
-    weight_gradient_p,
-    lambda x_dot, x, delta, *, k: reference(x_dot, delta, k),
-    lambda delta_dot, x, delta, *, k: reference(x, delta_dot, k),
-)
-
-
-def _batch_rule(args, dims, *, k):
-    return jax.vmap(functools.partial(reference, k=k), in_axes=dims)(*args), 0
-
-
-batching.primitive_batchers[weight_gradient_p] = _batch_rule
-
-_lower_reference = mlir.lower_fun(reference, multiple_results=False)
-mlir.register_lowering(weight_gradient_p, _lower_reference)
-
-
-def _lower_cpu(ctx, x, delta, *, k):
-    lanes = cpu_kernels.lanes() if cpu_kernels.usable(ctx) else 0
-    c, o = ctx.avals_in[0].shape[3], ctx.avals_in[1].shape[3]
-    if lanes == 0 or c % lanes != 0 or o == 0:
-        return _lower_reference(ctx, x, delta, k=k)
-    return jax.ffi.ffi_lowering("deepmath_conv_weight_gradient")(ctx, x, delta)
-
-
-mlir.register_lowering(weight_gradient_p, _lower_cpu, platform="cpu")
 
 # ---------------------------------------------------------------------------------------------
 # One input channel (the first layer of an image network): dW and db together
@@ -142,8 +105,12 @@ def reference_one_channel(x: Array, delta: Array, k: int) -> tuple[Array, Array]
     return out[: k * k].reshape(k, k, 1, -1), out[k * k]
 
 
-one_channel_p = Primitive("deepmath_conv_weight_and_bias_gradient_one_channel")
-one_channel_p.multiple_results = True
+one_channel_p = cpu_kernels.kernel_primitive(
+    "deepmath_conv_weight_gradient_one_channel",
+    reference_one_channel,
+    applies=lambda avals, lanes, *, k: k == 3 and avals[1].shape[3] % lanes == 0,
+    multiple_results=True,
+)
 
 
 def weight_and_bias_gradient_one_channel(x: Array, delta: Array, k: int) -> tuple[Array, Array]:
@@ -154,37 +121,3 @@ def weight_and_bias_gradient_one_channel(x: Array, delta: Array, k: int) -> tupl
     if x.shape[3] != 1:
         raise ValueError(f"weight_and_bias_gradient_one_channel expects x (B, H, W, 1), got {x.shape}")
     return tuple(one_channel_p.bind(x, delta, k=k))
-
-
-def _one_channel_abstract(x, delta, *, k):
-    dtype = jnp.result_type(x, delta)
-    o = delta.shape[3]
-    return [jax.core.ShapedArray((k, k, 1, o), dtype), jax.core.ShapedArray((o,), dtype)]
-
-
-one_channel_p.def_abstract_eval(_one_channel_abstract)
-_bind_one_jitted = jax.jit(one_channel_p.bind, static_argnames="k")
-one_channel_p.def_impl(lambda x, delta, *, k: _bind_one_jitted(x, delta, k=k))
-
-
-def _one_channel_jvp(primals, tangents, *, k):
-    # bilinear: the tangent of (dW, db) goes through the reference form
-    tangents = tuple(ad.instantiate_zeros(t) for t in tangents)
-    return jax.jvp(lambda x, d: reference_one_channel(x, d, k), tuple(primals), tangents)
-
-
-ad.primitive_jvps[one_channel_p] = _one_channel_jvp
-batching.primitive_batchers[one_channel_p] = lambda args, dims, *, k: (
-    jax.vmap(functools.partial(reference_one_channel, k=k), in_axes=dims)(*args), (0, 0))
-_lower_one_reference = mlir.lower_fun(reference_one_channel, multiple_results=True)
-mlir.register_lowering(one_channel_p, _lower_one_reference)
-
-
-def _lower_one_cpu(ctx, x, delta, *, k):
-    lanes = cpu_kernels.lanes() if cpu_kernels.usable(ctx) else 0
-    if lanes == 0 or k != 3 or ctx.avals_in[1].shape[3] % lanes != 0:
-        return _lower_one_reference(ctx, x, delta, k=k)
-    return jax.ffi.ffi_lowering("deepmath_conv_weight_gradient_one_channel")(ctx, x, delta)
-
-
-mlir.register_lowering(one_channel_p, _lower_one_cpu, platform="cpu")

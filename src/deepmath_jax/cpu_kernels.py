@@ -4,7 +4,7 @@ and chapter 12 *Convolution*, §4 *Rétropropagation* (the weight gradient, L701
 
 ``kernels/convolution.cc`` holds three XLA FFI custom calls (see its header for the method):
 
-- ``deepmath_conv_same``: y = act(Σ_{i,j,c} x̃[b,h+i,w+j,c] K[i,j,c,o] + bias[o]), 3×3 kernels,
+- ``deepmath_conv_layer``: y = act(Σ_{i,j,c} x̃[b,h+i,w+j,c] K[i,j,c,o] + bias[o]), 3×3 kernels,
   act = ReLU or identity (:mod:`deepmath_jax.conv_layer_forward`; also the input gradient);
 - ``deepmath_conv_weight_gradient``: dW[i,j,c,o] = Σ_{b,h,w} x̃[b,h+i,w+j,c] δ[b,h,w,o]
   (:mod:`deepmath_jax.conv_weight_gradient`);
@@ -31,10 +31,13 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
 import numpy as np
+from jax.extend.core import Primitive
+from jax.interpreters import ad, batching, mlir
 
 from deepmath_jax.onednn_convolution import local_program
 
@@ -44,7 +47,7 @@ ENV_FLAGS = "DEEPMATH_KERNEL_FLAGS"  # extra compiler flags, after the defaults 
 SOURCE = Path(__file__).with_name("kernels") / "convolution.cc"
 #: FFI target name → the handler symbol in the library
 TARGETS = {
-    "deepmath_conv_same": "DeepmathConvSame",
+    "deepmath_conv_layer": "DeepmathConvLayer",
     "deepmath_conv_weight_gradient": "DeepmathConvWeightGradient",
     "deepmath_conv_weight_gradient_one_channel": "DeepmathConvWeightGradientOneChannel",
 }
@@ -144,6 +147,55 @@ def usable(ctx) -> bool:
         and local_program(ctx)
         and available()
     )
+
+
+def kernel_primitive(
+    name: str,
+    reference: Callable,
+    *,
+    applies: Callable[..., bool],
+    attributes: Sequence[str] = (),
+    multiple_results: bool = False,
+) -> Primitive:
+    """A JAX primitive equal to ``reference(*arrays, **params)`` that lowers on CPU to the FFI
+    custom call ``name`` (one of :data:`TARGETS`) when :func:`usable` and
+    ``applies(avals_in, lanes, **params)`` — passing it the params named in ``attributes`` — and to
+    ``reference`` everywhere else. Shapes, JVP (hence every derivative) and vmap come from
+    ``reference``; an eager call compiles the primitive, kernel included."""
+    prim = Primitive(name)
+    prim.multiple_results = multiple_results
+
+    def abstract_eval(*avals, **params):
+        out = jax.eval_shape(functools.partial(reference, **params), *avals)
+        return jax.tree.map(lambda o: jax.core.ShapedArray(o.shape, o.dtype), out)
+
+    @functools.cache
+    def jitted(params: tuple) -> Callable:
+        return jax.jit(functools.partial(prim.bind, **dict(params)))
+
+    def jvp(primals, tangents, **params):
+        tangents = tuple(ad.instantiate_zeros(t) for t in tangents)
+        return jax.jvp(functools.partial(reference, **params), tuple(primals), tangents)
+
+    def batch(args, dims, **params):
+        out = jax.vmap(functools.partial(reference, **params), in_axes=dims)(*args)
+        return out, ((0,) * len(out) if multiple_results else 0)
+
+    lower_reference = mlir.lower_fun(reference, multiple_results=multiple_results)
+
+    def lower_cpu(ctx, *args, **params):
+        n = lanes() if usable(ctx) else 0
+        if n and applies(ctx.avals_in, n, **params):
+            return jax.ffi.ffi_lowering(name)(ctx, *args, **{a: params[a] for a in attributes})
+        return lower_reference(ctx, *args, **params)
+
+    prim.def_abstract_eval(abstract_eval)
+    prim.def_impl(lambda *args, **params: jitted(tuple(sorted(params.items())))(*args))
+    ad.primitive_jvps[prim] = jvp
+    batching.primitive_batchers[prim] = batch
+    mlir.register_lowering(prim, lower_reference)
+    mlir.register_lowering(prim, lower_cpu, platform="cpu")
+    return prim
 
 
 def _definition_conv(x, kernel, bias, relu):

@@ -4,14 +4,14 @@
 // dF/da = sum_i f_i * g'_i * dF/dg_i for a weight a shared by the neurons i). Images NHWC,
 // kernels HWIO, zero padding p = k/2, x outside the image is 0:
 //
-//   ConvSame:                 y[b,h,w,o]  = act(sum_{i,j,c} x[b,h+i-p,w+j-p,c] K[i,j,c,o] + bias[o])
+//   ConvLayer:                y[b,h,w,o]  = act(sum_{i,j,c} x[b,h+i-p,w+j-p,c] K[i,j,c,o] + bias[o])
 //   WeightGradient:           dW[i,j,c,o] = sum_{b,h,w} x[b,h+i-p,w+j-p,c] delta[b,h,w,o]
 //   WeightGradientOneChannel: the same for c = 1, and db[o] = sum_{b,h,w} delta[b,h,w,o]
 //
 // Why hand-written kernels: XLA:CPU runs these sums as Eigen or oneDNN library calls, or (the
 // first layer, one input channel) as fusions that materialise shifted copies; here each is a
 // block of broadcast-FMAs into SIMD registers (L floats each) that reads x and delta in place:
-//   - ConvSame keeps P output positions x OV*L output channels in registers; each input value
+//   - ConvLayer keeps P output positions x OV*L output channels in registers; each input value
 //     is loaded once (a memory broadcast) and multiplied by the k taps that meet it. Bias and
 //     ReLU are applied when the block is stored.
 //   - WeightGradient keeps OB output x CV*L input channels of one tap in registers.
@@ -185,7 +185,7 @@ ffi::Error WeightGradient(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Bu
 }
 
 // ------------------------------------------------------------------------------------------
-// ConvSame: y = act(conv(x, K) + bias), k = 3
+// ConvLayer: y = act(conv(x, K) + bias), k = 3
 // ------------------------------------------------------------------------------------------
 
 constexpr int K3 = 3;  // the book's CNNs all use 3 x 3 kernels
@@ -275,17 +275,17 @@ ConvRowFn ChooseConv(const ConvShape& s) {
   return nullptr;
 }
 
-ffi::Error ConvSame(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> kernel,
+ffi::Error ConvLayer(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> kernel,
                     ffi::Buffer<ffi::F32> bias, ffi::ResultBuffer<ffi::F32> y, bool relu) {
   const auto xd = x.dimensions(), kd = kernel.dimensions(), bd = bias.dimensions();
   if (xd.size() != 4 || kd.size() != 4 || bd.size() != 1)
-    return ffi::Error::InvalidArgument("conv_same: x, kernel and bias must have rank 4, 4, 1");
+    return ffi::Error::InvalidArgument("conv_layer: x, kernel and bias must have rank 4, 4, 1");
   const ConvShape s{xd[0], xd[1], xd[2], xd[3], kd[3]};
   if (kd[0] != K3 || kd[1] != K3 || kd[2] != s.C || bd[0] != s.O)
-    return ffi::Error::InvalidArgument("conv_same: a (3, 3, C, O) kernel and an (O,) bias expected");
+    return ffi::Error::InvalidArgument("conv_layer: a (3, 3, C, O) kernel and an (O,) bias expected");
   const ConvRowFn row = ChooseConv(s);
   if (row == nullptr)
-    return ffi::Error::InvalidArgument("conv_same: output channels not a multiple of the SIMD width");
+    return ffi::Error::InvalidArgument("conv_layer: output channels not a multiple of the SIMD width");
   const int64_t rows = s.B * s.H;
   constexpr int64_t kRows = 4;  // output rows per work item
   const float *xp = x.typed_data(), *kp = kernel.typed_data(), *bp = bias.typed_data();
@@ -370,7 +370,7 @@ ffi::Error WeightGradientOneChannel(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> 
 // The SIMD width this library was compiled for (floats per register).
 extern "C" int DeepmathConvolutionLanes() { return L; }
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DeepmathConvSame, ConvSame,
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DeepmathConvLayer, ConvLayer,
                               ffi::Ffi::Bind()
                                   .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F32>>()
