@@ -1,6 +1,7 @@
-"""Sessions: ``tests`` (default), ``experiments``, ``lint``.
+"""Sessions: ``tests`` (default), ``tests-latest``, ``experiments``, ``lint``, ``bench``.
 
     nox -s tests                          # unit and property tests
+    nox -s tests-latest                   # the same on Python 3.12 with the newest jax / flax
     nox -s tests -- -k smile              # arguments after -- go to pytest
     nox -s experiments                    # every chapter at the book's sizes, then results/REPORT.md
     nox -s experiments -- ch01 ch07       # some chapters
@@ -22,11 +23,33 @@ nox.options.sessions = ["tests"]
 
 PYTHON = None  # the interpreter nox runs with; the package needs Python >= 3.11
 
+# printed by the test sessions: the versions the tests ran with
+_VERSIONS = (
+    "import sys, jax, jaxlib, flax, optax; "
+    "print('python', sys.version.split()[0], '| jax', jax.__version__, '| jaxlib', "
+    "jaxlib.__version__, '| flax', flax.__version__, '| optax', optax.__version__)"
+)
+
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit and hypothesis property tests (HYPOTHESIS_PROFILE=dev for more examples)."""
     session.install("-e", ".[test]")
+    session.run("python", "-c", _VERSIONS)
+    args = session.posargs or ["-n", "auto", "--dist", "loadfile"]
+    session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session(name="tests-latest", python="3.12")
+def tests_latest(session: nox.Session) -> None:
+    """The same tests on Python 3.12 with the newest jax / flax / optax that pip resolves.
+
+    The environment is upgraded on every run (``--upgrade``), so a new release that breaks the
+    package shows up here (and in CI) before users meet it. Without a ``python3.12`` on the
+    PATH, nox's uv backend downloads one where it can (``--download-python``).
+    """
+    session.install("--upgrade", "-e", ".[test]")
+    session.run("python", "-c", _VERSIONS)
     args = session.posargs or ["-n", "auto", "--dist", "loadfile"]
     session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
 
