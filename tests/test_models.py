@@ -3,6 +3,8 @@ convolution implementations agree (values and gradients), layer outputs, clear e
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -338,3 +340,76 @@ def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
                          strict=True):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
                                    atol=1e-5 * float(np.abs(want).max()))
+
+
+
+R = nnx.Rngs(0)
+
+#: (builder with its bad argument, the message): each names the argument, the value received
+#: (with its type when it is not an integer) and the allowed range.
+BAD_ARGUMENTS = [
+    # sizes: an integer ≥ 1 (and an odd kernel side: 'same' padding k//2 on both sides)
+    (partial(models.Conv2D, 1, 4, 0, rngs=R), r"kernel_size must be an odd integer ≥ 1, got 0"),
+    (partial(models.Conv2D, 1, 4, 2, rngs=R), r"kernel_size must be an odd integer ≥ 1, got 2"),
+    (partial(models.Conv2D, 1, 4, -3, rngs=R), r"kernel_size must be an odd integer ≥ 1, got -3"),
+    (partial(models.Conv2D, 1, 4, 3.0, rngs=R), r"kernel_size must be .*, got 3\.0 \(float\)"),
+    (partial(models.Conv2D, 0, 4, rngs=R), r"in_channels must be an integer ≥ 1, got 0"),
+    (partial(models.Conv2D, 1, 0, rngs=R), r"filters must be an integer ≥ 1, got 0"),
+    (partial(models.Dense, 4, -1, rngs=R), r"units must be an integer ≥ 1, got -1"),
+    (partial(models.Dense, 4, 0, rngs=R), r"units must be an integer ≥ 1, got 0"),
+    (partial(models.Dense, 0, 3, rngs=R), r"in_features must be an integer ≥ 1, got 0"),
+    (partial(models.Dense, 4, 2.5, rngs=R), r"units must be an integer ≥ 1, got 2\.5 \(float\)"),
+    (partial(models.Dense, 4, True, rngs=R), r"units must be an integer ≥ 1, got True \(bool\)"),
+    (partial(models.Dense, 4, "8", rngs=R), r"units must be an integer ≥ 1, got '8' \(str\)"),
+    # names: the allowed ones are listed
+    (partial(models.Conv2D, 1, 4, activation="swish", rngs=R), r"unknown activation 'swish': use one"),
+    (partial(models.Conv2D, 1, 4, impl="fft", rngs=R), r"impl must be 'fast', 'xla' or 'im2col', got 'fft'"),
+    (partial(models.Conv2D, 1, 4, init="he", rngs=R), r"init must be 'keras' or 'flax', got 'he'"),
+    (partial(models.mnist_cnn, impl="fft", rngs=R), r"impl must be 'fast', 'xla' or 'im2col'"),
+    # the dropout rate: a real number in [0, 1)
+    (partial(models.Dropout, 1.0, rngs=R), r"rate must be a number in \[0, 1\), got 1\.0"),
+    (partial(models.Dropout, -0.1, rngs=R), r"rate must be a number in \[0, 1\), got -0\.1"),
+    (partial(models.Dropout, float("nan"), rngs=R), r"rate must be a number in \[0, 1\), got nan"),
+    (partial(models.Dropout, "0.5", rngs=R), r"rate must be a number in \[0, 1\), got '0\.5' \(str\)"),
+    # the builders name their own arguments
+    (partial(models.mnist_dense, 2.5, rngs=R), r"p must be an integer ≥ 1, got 2\.5"),
+    (partial(models.function_1d, 0, rngs=R), r"p must be an integer ≥ 1, got 0"),
+    (partial(models.function_2d, -1, rngs=R), r"p must be an integer ≥ 1, got -1"),
+    (partial(models.cifar_dense, 0, rngs=R), r"p must be an integer ≥ 1, got 0"),
+    (partial(models.imdb_dense, 0, rngs=R), r"num_words must be an integer ≥ 1, got 0"),
+    (partial(models.imdb_dense, 1000, 0, rngs=R), r"p must be an integer ≥ 1, got 0"),
+    (partial(models.cats_dogs_cnn, size=4, rngs=R), r"size must be an integer ≥ 8 .*, got 4"),
+    (partial(models.cifar_cnn, pooling="no", rngs=R), r"pooling must be True or False, got 'no'"),
+    (partial(models.dense_network, (3, -2, 1), ("relu", "linear"), name="n", rngs=R),
+     r"sizes\[1\] must be an integer ≥ 1, got -2"),
+    (partial(models.Sequential, [models.Flatten()], input_shape=(0, 3), name="s"),
+     r"input_shape\[0\] must be an integer ≥ 1, got 0"),
+    (partial(models.Sequential, [models.Flatten(), "relu"], input_shape=(3,), name="s"),
+     r"layers\[1\] must be an nnx.Module, got 'relu' \(str\)"),
+    (partial(models.glorot_uniform, jax.random.key(0), (0, 3)), r"shape\[0\] must be an integer ≥ 1, got 0"),
+]
+
+
+def _call_id(build: partial) -> str:
+    args = [repr(a) for a in build.args if not isinstance(a, jax.Array)]
+    args += [f"{k}={v!r}" for k, v in build.keywords.items() if k != "rngs"]
+    return f"{build.func.__name__}({', '.join(args)})"
+
+
+@pytest.mark.parametrize(("build", "message"), BAD_ARGUMENTS, ids=[_call_id(b) for b, _ in BAD_ARGUMENTS])
+def test_layer_and_builder_arguments_are_checked(build, message):
+    # at construction, before any weight is drawn: not a ZeroDivisionError from the initialiser,
+    # nor a JAX TypeError (or a silently empty layer) at the first call
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_valid_arguments_still_build():
+    # the edges of the allowed ranges, and NumPy integers for the sizes
+    assert models.count_params(models.Dense(np.int64(1), 1, rngs=R)) == 2
+    assert models.Conv2D(1, 1, 1, rngs=R).kernel.shape == (1, 1, 1, 1)
+    assert models.Conv2D(2, 3, 5, "linear", impl="im2col", rngs=R).kernel.shape == (5, 5, 2, 3)
+    models.Dropout(0, rngs=R)
+    models.Dropout(np.float32(0.99), rngs=R)
+    assert models.cats_dogs_cnn(size=8, rngs=R).layers[-2].kernel.shape == (64, 32)
+    assert models.count_params(models.cifar_cnn(pooling=np.bool_(False), rngs=R)) == 767_946

@@ -87,9 +87,36 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
 
 
 def _activation(name: str) -> Callable[[Array], Array]:
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}: use one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+CONV_IMPLS: tuple[str, ...] = ("fast", "xla", "im2col")
+
+
+def _check(name: str, value: Any, ok: bool, allowed: str) -> None:
+    """The argument check of the layers and builders, on the host at construction: a ValueError
+    naming the argument, the value received (with its type, unless an integer) and what is
+    allowed — rather than a ZeroDivisionError from an initialiser or a JAX error at the first
+    call."""
+    if not ok:
+        shown = repr(value) if isinstance(value, str) else str(value)
+        if not _is_int(value):
+            shown += f" ({type(value).__name__})"
+        raise ValueError(f"{name} must be {allowed}, got {shown}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _size(name: str, value: Any, *, minimum: int = 1, odd: bool = False, why: str = "") -> int:
+    """A layer size (neurons, channels, kernel side…) as a Python int: an integer ≥ ``minimum``
+    (bools and floats refused: ``Dense(4, 2.5)`` is a slip, not 2 neurons), odd if ``odd``."""
+    ok = _is_int(value) and value >= minimum and (not odd or value % 2 == 1)
+    _check(name, value, ok, f"{'an odd' if odd else 'an'} integer ≥ {minimum}{why}")
+    return int(value)
 
 
 @partial(jax.jit, static_argnums=(1, 2))
@@ -101,6 +128,7 @@ def _draw(key: Array, n: int, law: str) -> Array:
 
 def _fans(shape: Sequence[int]) -> tuple[int, int]:
     """Keras/Flax fans: receptive field (product of the leading dims) × in / × out channels."""
+    shape = [_size(f"shape[{i}]", d) for i, d in enumerate(shape)]
     receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
     return receptive * shape[-2], receptive * shape[-1]
 
@@ -108,7 +136,7 @@ def _fans(shape: Sequence[int]) -> tuple[int, int]:
 def _scaled(key: Array, shape: Sequence[int], law: str, scale: float) -> Array:
     # Draw from a power-of-two-sized vector and cut: one compiled sampler serves every layer
     # shape (compiling one per shape cost ~0.3 s each, seconds per model).
-    size = math.prod(shape)
+    size = math.prod(int(d) for d in shape)
     n = max(64, 1 << (size - 1).bit_length())
     draw = _draw(key, n, law)
     if isinstance(draw, jax.core.Tracer):  # under jit / eval_shape: stay traced
@@ -349,6 +377,7 @@ class Dense(nnx.Module):
         init: Init = "keras",
         rngs: nnx.Rngs,
     ) -> None:
+        in_features, units = _size("in_features", in_features), _size("units", units)
         _activation(activation)
         self.activation = activation
         self.kernel = nnx.Param(
@@ -382,7 +411,11 @@ class Conv2D(nnx.Module):
         impl: ConvImpl = "fast",
         rngs: nnx.Rngs,
     ) -> None:
+        in_channels, filters = _size("in_channels", in_channels), _size("filters", filters)
+        # 'same' padding k//2 on both sides keeps the image size for an odd k only (L7482–7493)
+        kernel_size = _size("kernel_size", kernel_size, odd=True)
         _activation(activation)
+        _check("impl", impl, impl in CONV_IMPLS, "'fast', 'xla' or 'im2col'")
         self.activation = activation
         self.impl = impl
         shape = (kernel_size, kernel_size, in_channels, filters)
@@ -418,9 +451,11 @@ class Dropout(nnx.Module):
     training mode (``model.train()``), with kept values scaled by 1/(1 − rate)."""
 
     def __init__(self, rate: float, *, rngs: nnx.Rngs) -> None:
-        if not 0 <= rate < 1:
-            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
-        self.dropout = nnx.Dropout(rate, deterministic=True, rngs=rngs)
+        real = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(
+            rate, (bool, np.bool_)
+        )
+        _check("rate", rate, real and 0 <= rate < 1, "a number in [0, 1)")  # NaN fails too
+        self.dropout = nnx.Dropout(float(rate), deterministic=True, rngs=rngs)
 
     def __call__(self, x: Array) -> Array:
         return self.dropout(x)
@@ -440,8 +475,10 @@ class Sequential(nnx.Module):
     ) -> None:
         if not layers:
             raise ValueError("a Sequential model needs at least one layer")
+        for i, layer in enumerate(layers):
+            _check(f"layers[{i}]", layer, isinstance(layer, nnx.Module), "an nnx.Module")
         self.layers = nnx.List(list(layers))
-        self.input_shape = tuple(input_shape)
+        self.input_shape = tuple(_size(f"input_shape[{i}]", d) for i, d in enumerate(input_shape))
         self.name = name
 
     def _check_input(self, x: Array) -> None:
@@ -517,6 +554,7 @@ def dense_network(
         raise ValueError(
             f"need sizes (n_in, …, n_out) and one activation per layer, got {sizes}, {activations}"
         )
+    sizes = [_size(f"sizes[{i}]", n) for i, n in enumerate(sizes)]
     layers = [
         Dense(a, b, act, init=init, rngs=rngs)
         for a, b, act in zip(sizes[:-1], sizes[1:], activations, strict=True)
@@ -527,8 +565,7 @@ def dense_network(
 def mnist_dense(p: int = 8, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequential:
     """784 → p σ → p σ → 10 softmax (book L5517–5582). Weights 785p + p(p+1) + 10(p+1):
     6 442, 8 070, 12 175, 16 330, 42 310 for p = 8, 10, 15, 20, 50 (table L5617–5624)."""
-    if p < 1:
-        raise ValueError(f"p must be a positive number of neurons, got {p}")
+    p = _size("p", p)
     return dense_network(
         (784, p, p, 10),
         ("sigmoid", "sigmoid", "softmax"),
@@ -541,6 +578,7 @@ def mnist_dense(p: int = 8, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequenti
 def function_1d(p: int = 10, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequential:
     """1 → 4 × tanh(p) → 1 linear, approximating f(x) = cos 2x + x sin 3x + √x − 2
     (L5684–5802); 361 weights."""
+    p = _size("p", p)
     return dense_network(
         (1, p, p, p, p, 1), ("tanh",) * 4 + ("linear",), name="function_1d", init=init, rngs=rngs
     )
@@ -548,6 +586,7 @@ def function_1d(p: int = 10, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequent
 
 def function_2d(p: int = 10, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequential:
     """2 → 3 × ReLU(p) → 1 linear, approximating x·cos y on [−4, 4]² (L6016–6110); 261 weights."""
+    p = _size("p", p)
     return dense_network(
         (2, p, p, p, 1), ("relu",) * 3 + ("linear",), name="function_2d", init=init, rngs=rngs
     )
@@ -557,6 +596,7 @@ def imdb_dense(
     num_words: int = 1000, p: int = 5, *, init: Init = "keras", rngs: nnx.Rngs
 ) -> Sequential:
     """1000 → 3 × ReLU(5) → 1 σ on multi-hot reviews (L6112–6228); 5 071 weights."""
+    num_words, p = _size("num_words", num_words), _size("p", p)
     return dense_network(
         (num_words, p, p, p, 1),
         ("relu",) * 3 + ("sigmoid",),
@@ -568,6 +608,7 @@ def imdb_dense(
 
 def cifar_dense(p: int = 30, *, init: Init = "keras", rngs: nnx.Rngs) -> Sequential:
     """3072 → 4 × σ(30) → 10 softmax (L6230–6301); 95 290 weights (the book says "100 000")."""
+    p = _size("p", p)
     return dense_network(
         (3072, p, p, p, p, 10),
         ("sigmoid",) * 4 + ("softmax",),
@@ -595,6 +636,7 @@ def cifar_cnn(
 ) -> Sequential:
     """32×32×3 → c64 → c64 → pool → c64 → pool → c64 → Flatten → Dense(10, softmax) (L7525–7581):
     153 546 weights; 767 946 without the two pooling layers (``pooling=False``, L7531)."""
+    _check("pooling", pooling, isinstance(pooling, (bool, np.bool_)), "True or False")
     c = partial(Conv2D, init=init, impl=impl, rngs=rngs)
     pool = [MaxPool2D()] if pooling else []
     side = 8 if pooling else 32
@@ -618,6 +660,7 @@ def cats_dogs_cnn(
 ) -> Sequential:
     """64×64×3 → 3 × [Conv2D(64, relu) → MaxPool 2×2 → Dropout(0.5)] → Flatten (4 096) → Dense(32)
     → Dense(1, sigmoid) (L7628–7711): 206 785 weights."""
+    size = _size("size", size, minimum=8, why=" (three 2×2 poolings leave size // 8 pixels a side)")
     c = partial(Conv2D, init=init, impl=impl, rngs=rngs)
     layers: list[nnx.Module] = []
     channels = 3
