@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds  # a dependency (pyproject): a broken install fails, not skips
 
 from deepmath_jax import data
-
-tfds = pytest.importorskip("tensorflow_datasets")
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -242,11 +242,64 @@ def test_read_idx_rejects_bad_files(tmp_path):
         data.read_idx(tmp_path / "short")
 
 
+def _gzipped_idx(tmp_path: Path) -> bytes:
+    write_idx(tmp_path / "ok.gz", np.arange(24, dtype=np.uint8).reshape(2, 3, 4), gz=True)
+    return (tmp_path / "ok.gz").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("damage", "cause"),
+    [
+        (lambda raw: raw[: len(raw) // 2], "ended before"),  # a download cut short
+        (lambda raw: raw[:12] + b"\xff" * 8 + raw[20:], "decompressing"),  # a damaged body
+        (lambda raw: raw[:-8] + bytes(b ^ 0xFF for b in raw[-8:-4]) + raw[-4:], "CRC"),  # checksum
+    ],
+    ids=["truncated", "corrupt", "crc"],
+)
+def test_read_idx_damaged_gzip_names_the_file(tmp_path, damage, cause):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(damage(_gzipped_idx(tmp_path)))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))} is a damaged gzip file .*{cause}"):
+        data.read_idx(path)
+
+
+def test_read_idx_header_sizes_are_exact_python_integers(tmp_path):
+    # 65536⁴ = 2⁶⁴ values: NumPy's int64 product wraps to 0, which matched an empty payload
+    path = tmp_path / "huge"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + (65536).to_bytes(4, "big") * 4)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: the header announces dimensions "
+                                         r"\(65536, 65536, 65536, 65536\), 18446744073709551616 "
+                                         r"values \(18446744073709551616 bytes\), but the file holds "
+                                         r"0 bytes after it"):
+        data.read_idx(path)
+    # int16 values: the byte count is the value count × 2
+    write_idx(tmp_path / "i16", np.zeros(3, np.uint8), gz=False)
+    raw = (tmp_path / "i16").read_bytes()
+    (tmp_path / "i16").write_bytes(raw[:2] + b"\x0b" + raw[3:])
+    with pytest.raises(ValueError, match=r"\(3,\), 3 values \(6 bytes\), but the file holds 3 bytes"):
+        data.read_idx(tmp_path / "i16")
+
+
+@pytest.mark.parametrize(("cut", "gz"), [(5, False), (15, False), (8, True)])
+def test_read_idx_cut_inside_its_header(tmp_path, cut, gz):
+    # before: "holds -6 bytes", from dimensions read out of missing bytes
+    header = bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in (2, 3, 4))
+    path = tmp_path / "a"
+    path.write_bytes(gzip.compress(header[:cut]) if gz else header[:cut])
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: the header is incomplete: 3 "
+                                         rf"dimensions need 16 header bytes, the file has {cut}"):
+        data.read_idx(path)
+
+
 def test_idx_folder_missing_files_are_named(tmp_path):
     idx_folder(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(data.DatasetNotFoundError, match="t10k-labels-idx1-ubyte"):
+    with pytest.raises(data.DatasetNotFoundError, match="t10k-labels-idx1-ubyte") as info:
         data.read_idx_folder(tmp_path)
+    # the names looked for, each gzipped or not (not a doubled '.gz[.gz]'); the others are found
+    message = str(info.value)
+    assert "t10k-labels-idx1-ubyte[.gz] or t10k-labels.idx1-ubyte[.gz]" in message
+    assert ".gz[.gz]" not in message and "t10k-images-idx3" not in message.split(";")[0]
     with pytest.raises(data.DatasetNotFoundError, match="not a folder"):
         data.read_idx_folder(tmp_path / "nowhere")
 

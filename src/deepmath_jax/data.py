@@ -52,10 +52,12 @@ import collections
 import dataclasses
 import gzip
 import json
+import math
 import os
 import re
 import shutil
 import sys
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -356,21 +358,35 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file (MNIST's format), gzipped or not: 2 zero bytes, a type byte, the number
-    of dimensions, the dimensions as big-endian 32-bit integers, then the values."""
+    of dimensions, the dimensions as big-endian 32-bit integers, then the values.
+
+    Raises:
+      ValueError: naming the file — a damaged gzip file (cut short, corrupt, failed checksum),
+        not an IDX file, a header cut short, or a payload that does not have the size the
+        header announces.
+    """
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file name says
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise ValueError(f"{path} is a damaged gzip file (truncated or corrupt: {e}); "
+                             "download or copy it again") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (first bytes {raw[:4].hex()})")
     dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: the header is incomplete: {ndim} dimensions need {header} header "
+                         f"bytes, the file has {len(raw)} (truncated or not an IDX file)")
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims)) * dtype.itemsize
+    count = math.prod(dims)  # Python integers: np.prod's int64 wraps (65536⁴ → 0)
+    expected = count * dtype.itemsize
     if len(raw) - header != expected:
         raise ValueError(
-            f"{path}: the header announces {dims} values ({expected} bytes) but the file holds "
-            f"{len(raw) - header} bytes after it (truncated or not an IDX file)"
+            f"{path}: the header announces dimensions {dims}, {count} values ({expected} bytes), "
+            f"but the file holds {len(raw) - header} bytes after it (truncated or not an IDX file)"
         )
     return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
 
@@ -392,10 +408,11 @@ def find_idx_files(folder: str | os.PathLike[str]) -> dict[tuple[str, str], Path
     found, missing = {}, []
     for (split, part), stem in _IDX_STEMS.items():
         dim = 3 if part == "images" else 1
-        names = [f"{stem}{sep}idx{dim}-ubyte{gz}" for sep in ("-", ".") for gz in (".gz", "")]
+        bases = [f"{stem}{sep}idx{dim}-ubyte" for sep in ("-", ".")]
+        names = [base + gz for base in bases for gz in (".gz", "")]
         hit = next((folder / n for n in names if (folder / n).is_file()), None)
         if hit is None:
-            missing.append(names[0] + "[.gz]")
+            missing.append(" or ".join(f"{base}[.gz]" for base in bases))
         else:
             found[(split, part)] = hit
     if missing:
