@@ -476,3 +476,20 @@ def test_layout_puts_nodes_after_their_inputs():
     pos = layout(g)
     assert pos[F.name][0] == 2 and pos["x"][0] == 0
     assert len(set(pos.values())) == len(pos)
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [("abc", "str"), (b"ab", "bytes"), (None, "NoneType"), ([1.0, "a"], "list"), ({"a": 1}, "dict"),
+     (1 + 2j, "complex"), (np.array(["1.0"]), "ndarray")],
+)
+def test_non_numeric_input_is_a_type_error_naming_the_input(value, type_name):
+    # the engine computes with real numbers: anything else is rejected where forward() converts
+    # the inputs, with the input's name and the value's type (not a TypeError from inside JAX)
+    g = Graph.from_spec({"x": "input", "y": "input", "F": ("mul", "x", "y")})
+    with pytest.raises(TypeError, match=rf"input 'x' must be a real number or an array of real numbers, "
+                                        rf"got {type_name}"):
+        g.forward({"x": value, "y": 1.0})
+    # real numbers of every kind still go through: bool, int, float, integer arrays
+    for ok in (True, 3, 3.0, np.int32(3), jnp.array([3, 4])):
+        np.testing.assert_array_equal(g.forward({"x": ok, "y": 2.0})["F"], 2.0 * np.asarray(ok))

@@ -308,3 +308,20 @@ def test_bad_values_are_rejected(x64):
                        jax_partials(book_example_2(), {"x": 1.0}, dict(a=1.0, b=1.0, c=1.0, d=1.0)))
     with pytest.raises(ValueError, match="last layer must have one neuron"):
         layered_network(2, [3, 2], "tanh")
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"), [("2.0", "str"), (b"2", "bytes"), (None, "NoneType"), (1j, "complex")]
+)
+def test_non_numeric_values_are_a_type_error_naming_the_variable(value, type_name):
+    # inputs and parameters are converted in one place (the check of every engine's values):
+    # a string, None or a complex number names the variable and the value's type
+    net = book_example_1()
+    good_x, good_p = {"x": 2.0}, {"a": 3.0, "b": 4.0, "c": 5.0}
+    for fn in (smile_partials, recursion_partials, jax_partials, forward):
+        with pytest.raises(TypeError, match=rf"input 'x' must be a real number, got {type_name}"):
+            fn(net, {"x": value}, good_p)
+        with pytest.raises(TypeError, match=rf"parameter 'b' must be a real number, got {type_name}"):
+            fn(net, good_x, {**good_p, "b": value})
+    with pytest.raises(TypeError, match=rf"y0 must be a real number, got {type_name}"):
+        error_partials(jax_partials(net, good_x, good_p), value)

@@ -49,6 +49,7 @@ engine runs eagerly, node by node, so that an error can name its node. ``jax.gra
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -205,9 +206,23 @@ def _name(node: Var | str) -> str:
     return node.name if isinstance(node, Var) else node
 
 
-def _float_array(v: ArrayLike) -> Array:
+def _float_array(v: ArrayLike, what: str = "value") -> Array:
     """A float array with a definite (not weak) dtype: Python numbers become the default float
-    (float64 under x64), so that no operation silently falls back to float32."""
+    (float64 under x64), so that no operation silently falls back to float32.
+
+    Raises:
+      TypeError: ``v`` is not a real number or an array of real numbers (a string, None, a
+        complex number…); the message names ``what`` (``"input 'x'"``) and the value's type.
+    """
+    dtype = getattr(v, "dtype", None)  # JAX / NumPy arrays and scalars
+    if dtype is None:
+        try:
+            dtype = np.asarray(v).dtype
+        except (TypeError, ValueError):  # ragged lists, objects NumPy cannot read
+            dtype = np.dtype(object)
+    if not (dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
+        raise TypeError(f"{what} must be a real number or an array of real numbers, got "
+                        f"{type(v).__name__} {reprlib.repr(v)} (dtype {dtype})")
     a = jnp.asarray(v)
     dtype = a.dtype if jnp.issubdtype(a.dtype, jnp.floating) else jnp.result_type(float)
     return jnp.asarray(v, dtype=dtype)
@@ -334,11 +349,13 @@ class Graph:
         """Forward pass (L481–531): every node's value, and every edge's local derivative.
 
         Raises:
+          TypeError: an input value that is not a real number or an array of real numbers
+            (the message names the input and the value's type).
           ValueError: a missing or unknown input value; a node evaluated outside its domain
             (ln or √ of a non-positive number: the message names the node); a value that is
             not finite (overflow).
         """
-        given = {_name(k): _float_array(v) for k, v in inputs.items()}
+        given = {_name(k): _float_array(v, f"input {_name(k)!r}") for k, v in inputs.items()}
         order = self.order()
         missing = [n for n in self.input_names if n not in given]
         unknown = [n for n in given if n not in self.input_names]

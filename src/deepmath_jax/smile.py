@@ -47,6 +47,7 @@ Example — the book's first network, F(x, a, b, c) = ln(c(ax + b)²) at (2, 3, 
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -255,7 +256,22 @@ class Forward:
         return self.out[self.network.output]
 
 
+def _check_real(label: str, v: Any) -> None:
+    """A clear TypeError for a value that is not a real number (a string, None, a complex
+    number…), naming the variable (``label``: ``"input 'x'"``) and the value's type, before
+    JAX sees it."""
+    dtype = getattr(v, "dtype", None)  # JAX / NumPy arrays and scalars
+    if dtype is None:
+        try:
+            dtype = np.asarray(v).dtype
+        except (TypeError, ValueError):  # ragged lists, objects NumPy cannot read
+            dtype = np.dtype(object)
+    if not (dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
+        raise TypeError(f"{label} must be a real number, got {type(v).__name__} {reprlib.repr(v)} (dtype {dtype})")
+
+
 def _scalar(name: str, v: ArrayLike, what: str) -> Array:
+    _check_real(f"{what} {name!r}", v)
     a = jnp.asarray(v)
     if a.ndim != 0:
         raise ValueError(f"{what} {name!r} must be a scalar (the smile engine works at one point), got shape {a.shape}")
@@ -282,6 +298,7 @@ def forward(net: Network, inputs: Mapping[str, ArrayLike], params: Mapping[str, 
     the local derivatives g'_* of the activations.
 
     Raises:
+      TypeError: an input or parameter value that is not a real number (a string, None…).
       ValueError: missing or unknown input/parameter values, non-scalar values, or a neuron
         whose value or local derivative is not finite (ln of a non-positive number, overflow of
         exp): the message names the neuron, its activation, its pre-activation and domain.
@@ -526,6 +543,7 @@ def error_partials(partials: Partials, y0: ArrayLike) -> tuple[Array, dict[str, 
     """E = (F − y₀)² and ∂E/∂aⱼ = 2 ∂F/∂aⱼ (F − y₀) for every variable (L3917–3924; chapter 9
     uses it for each data point, L5006)."""
     F = partials.value
+    _check_real("y0", y0)
     diff = F - jnp.asarray(y0, dtype=jnp.result_type(F))
     grads = {k: 2 * v * diff for k, v in {**partials.params, **partials.inputs}.items()}
     return diff * diff, grads
