@@ -158,7 +158,7 @@ def test_tiny_shakespeare_offline_message(tmp_path):
 
 def test_tiny_shakespeare_through_the_data_module(tmp_path):
     """The tfds path end to end, offline, on tfds's mock data (random text, real format)."""
-    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow_datasets as tfds  # a dependency: a broken install fails, not skips
     with tfds.testing.mock_data(num_examples=1):
         c = load_corpus("tiny_shakespeare", data_dir=tmp_path)
     assert c.name == "tiny_shakespeare" and c.source == "tensorflow-datasets tiny_shakespeare/train"
