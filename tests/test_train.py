@@ -236,12 +236,13 @@ def test_zero_epochs_changes_nothing():
 
 def test_non_finite_loss_names_the_step_and_keeps_last_finite_params():
     x, y = toy(n=96)
-    x[70] = np.nan  # batch 2 of epoch 1 (batch size 32, no shuffle) → step 2
+    x[70] = np.nan  # batch 3 of epoch 1 (rows 64–95, batch size 32, no shuffle) → step 3
     model = MLP(rngs=nnx.Rngs(0))
-    with pytest.raises(train.NonFiniteLossError, match=r"step 2 \(epoch 1, batch 3 of 3\)"):
+    with pytest.raises(train.NonFiniteLossError, match=r"step 3 \(epoch 1, batch 3 of 3;") as info:
         fit(model, (x, y), shuffle=False, tx=optax.sgd(0.1))
+    assert (info.value.step, info.value.epoch, info.value.batch) == (3, 1, 3)
     assert all(np.isfinite(a).all() for a in params(model))
-    # the model holds the parameters after steps 0 and 1, as a 2-batch run leaves them
+    # the model holds the parameters after steps 1 and 2, as a 2-batch run leaves them
     ref = MLP(rngs=nnx.Rngs(0))
     fit(ref, (x[:64], y[:64]), shuffle=False, tx=optax.sgd(0.1), epochs=1)
     for a, b in zip(params(model), params(ref), strict=True):
@@ -254,8 +255,45 @@ def test_non_finite_loss_step_follows_the_shuffled_order():
     key = jax.random.key(7)
     position = int(np.flatnonzero(np.asarray(jax.random.permutation(
         jax.random.fold_in(key, 0), len(x))) == 100)[0])
-    with pytest.raises(train.NonFiniteLossError, match=rf"at step {position // 32} "):
+    with pytest.raises(train.NonFiniteLossError, match=rf"at step {position // 32 + 1} ") as info:
         fit(MLP(rngs=nnx.Rngs(0)), (x, y), key=key)
+    assert (info.value.epoch, info.value.batch) == (1, position // 32 + 1)
+
+
+def test_engine_and_descent_raise_one_error_class_with_the_same_numbering():
+    """E(w) = w² (a 1 → 1 linear map without bias, x = 1, y = 0, mean squared error) with
+    δ = 50: w_k = (1 − 2δ)^k w_0 = (−99)^k, so E(P_k) = 99^(2k) first overflows float32 at a
+    known k. The chapter 8 descent names step k (the update that led to E(P_k)); the engine,
+    whose loss of step k is computed at P_{k−1}, names step k + 1, does not apply it and keeps
+    P_k — the same point, one class (a FloatingPointError and a ValueError)."""
+    from deepmath_jax import descent
+
+    delta = 50.0
+    top = float(np.finfo(np.float32).max)
+    k = int(np.ceil(np.log(top) / (2 * np.log(99.0))))  # the first k with 99^(2k) > max
+    assert 99.0 ** (2 * k) > top > 99.0 ** (2 * (k - 1))
+    f = lambda p: p[0] ** 2  # noqa: E731
+    with pytest.raises(descent.NonFiniteLossError) as by_descent:
+        descent.descend(f, jnp.array([1.0]), descent.gradient_descent(delta), 2 * k)
+    assert by_descent.value.step == k
+    points = descent.descend(f, jnp.array([1.0]), descent.gradient_descent(delta), 2 * k,
+                             check=False).points
+
+    model = nnx.Linear(1, 1, use_bias=False, rngs=nnx.Rngs(0))
+    model.kernel[...] = jnp.ones((1, 1))
+    # two identical examples, batches of 1: step s is epoch ⌈s/2⌉, batch 2 − s % 2
+    data = (np.ones((2, 1), np.float32), np.zeros(2, np.float32))
+    with pytest.raises(train.NonFiniteLossError) as by_engine:
+        train.fit(model, optax.sgd(delta), data, epochs=2 * k, batch_size=1, loss="mse",
+                  shuffle=False, key=jax.random.key(0), progress=False)
+    err = by_engine.value
+    assert type(err) is type(by_descent.value) is descent.NonFiniteLossError
+    assert isinstance(err, FloatingPointError) and isinstance(err, ValueError)
+    assert (err.step, err.epoch, err.batch) == (k + 1, k // 2 + 1, k % 2 + 1)
+    assert f"at step {k + 1} (epoch {k // 2 + 1}, batch {k % 2 + 1} of 2;" in str(err)
+    # the engine keeps P_k: k updates of two float32 roundings each (δ·g, then w − δ·g)
+    np.testing.assert_allclose(np.asarray(model.kernel[...]).ravel(), np.asarray(points[k]),
+                               rtol=2 * k * np.finfo(np.float32).eps, atol=0)
 
 
 def test_bad_input_is_reported_clearly():
@@ -277,6 +315,55 @@ def test_bad_input_is_reported_clearly():
         fit(model, (x, y), key=0)
     with pytest.raises(ValueError, match="batch mean .* or per-example"):
         fit(model, (x, y), loss=lambda m, xb, yb: (jnp.zeros((2, 2)), {}))
+
+
+def test_out_of_range_integer_labels_are_refused_before_training():
+    """Labels 7 or −1 with 3 classes: one_hot gives a zero row, a loss of 0, and training goes
+    on silently; fit and evaluate refuse them (train, validation, evaluation data), naming the
+    value, its position, how many, and the range 0..C−1 — before any step."""
+    x, y = toy()
+    model = MLP(rngs=nnx.Rngs(0))
+    before = params(model)
+    bad = y.copy()
+    bad[12], bad[40], bad[41] = 7, -1, 3
+    msg = r"train: class labels must be integers in 0\.\.2 \(the model has 3 outputs\), found 7 " \
+          r"at position 12 \(3 of 203 labels out of range, from -1 to 7\)"
+    with pytest.raises(ValueError, match=msg):
+        fit(model, (x, bad))
+    with pytest.raises(ValueError, match=msg):  # an ArrayDataset, logits loss, scan path
+        fit(model, ArrayDataset(x, bad, "toy", "train", 3, "test"), scan=True,
+            loss="softmax_cross_entropy")
+    only_negative = y.copy()
+    only_negative[5] = -1
+    with pytest.raises(ValueError, match=r"found -1 at position 5 \(1 of 203"):
+        fit(PlainMLP(rngs=nnx.Rngs(0)), (x, only_negative))
+    with pytest.raises(ValueError, match=r"validation: class labels .* found 7 at position 12"):
+        fit(model, (x, y), validation=(x, bad))
+    with pytest.raises(ValueError, match=r"data: class labels .* 0\.\.2 .* found 7 at position 12"):
+        train.evaluate(model, (x, bad))
+    for a, b in zip(before, params(model), strict=True):  # no step was taken
+        np.testing.assert_array_equal(a, b)
+    # in range, and one-hot rows or a callable loss (its own business), are not refused
+    train.evaluate(model, (x, y))
+    train.evaluate(model, (x, np.eye(3, dtype=np.float32)[y]))
+    train.evaluate(model, (x, bad), loss=lambda m, xb, yb: (jnp.sum(m(xb), -1), {}))
+
+
+def test_categorical_crossentropy_out_of_range_labels_raise_eagerly_and_are_nan_under_jit():
+    z = jnp.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3], [1.0, 0.0, -1.0]])
+    p = jax.nn.softmax(z, axis=-1)
+    labels = jnp.array([7, 2, -1])
+    for outputs, logits in ((p, False), (z, True)):
+        with pytest.raises(ValueError, match=r"integers in 0\.\.2 .* found 7 at position 0 "
+                                             r"\(2 of 3 labels out of range, from -1 to 7\)"):
+            train.categorical_crossentropy(outputs, labels, from_logits=logits)
+        with pytest.raises(ValueError, match=r"found 3 at position 1"):
+            train.categorical_crossentropy(outputs, np.array([0, 3, 1]), from_logits=logits)
+        # traced labels cannot raise: their loss is NaN (as optax's for a label ≥ C), never 0
+        got = np.asarray(jax.jit(lambda o, y, lg=logits: train.categorical_crossentropy(
+            o, y, from_logits=lg))(outputs, labels))
+        assert np.isnan(got[0]) and np.isnan(got[2])
+        assert got[1] == pytest.approx(-np.log(float(p[1, 2])), rel=1e-6)
 
 
 class Bigram(nnx.Module):

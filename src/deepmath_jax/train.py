@@ -29,8 +29,12 @@ per step than ``nnx.jit`` on the chapter-10 network):
   (``lax.pmean`` of the gradients) for ``jax.shard_map`` and ``jax.pmap``;
 - ``checkpoint_dir=`` saves model, optimizer state, RNG, step and data position with Orbax
   (:mod:`deepmath_jax.checkpoint`); calling ``fit`` again with the same folder resumes;
-- a non-finite loss stops training (:class:`NonFiniteLossError`, naming the step); the update
-  of that step is not applied, so the model keeps the last finite parameters;
+- a non-finite loss stops training (:class:`NonFiniteLossError`, the class of the chapter 8
+  descents, naming the step k — the k-th update, from 1 — and its epoch and batch, from 1); the
+  update of that step is not applied, so the model keeps the last finite parameters;
+- integer class labels outside 0..C−1 (C the model's outputs) are refused by ``fit`` and
+  ``evaluate``, checked once per dataset on the host (``jax.nn.one_hot`` would silently give
+  them a zero row, i.e. a loss of 0);
 - the same ``key`` gives the same numbers (shuffling is ``jax.random.permutation`` of
   ``fold_in(key, epoch)``; dropout uses the model's own ``nnx.Rngs`` streams).
 
@@ -77,16 +81,13 @@ from jax import lax
 
 from deepmath_jax import parallel
 from deepmath_jax.data import ArrayDataset, Batch, _as_xy, batches, num_batches
+from deepmath_jax.descent import NonFiniteLossError
 
 Array = jax.Array
 LossFn = Callable[[nnx.Module, Array, Array], tuple[Array, Mapping[str, Array]]]
 Strategy = Literal["sharding", "shard_map", "pmap"]
 
 KERAS_EPSILON = 1e-7  # Keras clips probabilities to [ε, 1 − ε] before the logarithm
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the message names the step."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,9 +100,31 @@ def _log_probabilities(p: Array) -> Array:
     return jnp.log(jnp.clip(p, KERAS_EPSILON, 1.0 - KERAS_EPSILON))
 
 
+def _is_integer_labels(y: Any) -> bool:
+    return y.ndim == 1 and jnp.issubdtype(y.dtype, jnp.integer)
+
+
+def _label_range_error(y: np.ndarray, num_classes: int, what: str) -> ValueError | None:
+    """The error for integer labels outside 0..C−1 (host values), or ``None``."""
+    bad = np.flatnonzero((y < 0) | (y >= num_classes))
+    if not bad.size:
+        return None
+    i = int(bad[0])
+    return ValueError(
+        f"{what}: class labels must be integers in 0..{num_classes - 1} (the model has "
+        f"{num_classes} outputs), found {int(y[i])} at position {i} ({bad.size} of {len(y)} "
+        f"labels out of range, from {int(y[bad].min())} to {int(y[bad].max())})"
+    )
+
+
 def _targets(y: Array, num_classes: int) -> Array:
-    """Integer labels (B,) or rows (B, C) → rows (B, C)."""
-    if y.ndim == 1 and jnp.issubdtype(y.dtype, jnp.integer):
+    """Integer labels (B,) or rows (B, C) → rows (B, C). Concrete integer labels outside
+    0..C−1 raise (``one_hot`` would give them a zero row); traced ones cannot be looked at."""
+    if _is_integer_labels(y):
+        if not isinstance(y, jax.core.Tracer):
+            err = _label_range_error(np.asarray(y), num_classes, "categorical cross-entropy")
+            if err is not None:
+                raise err
         return jax.nn.one_hot(y, num_classes, dtype=jnp.float32)
     if y.ndim == 2 and y.shape[1] == num_classes:
         return y.astype(jnp.float32)
@@ -114,12 +137,22 @@ def _targets(y: Array, num_classes: int) -> Array:
 def categorical_crossentropy(outputs: Array, y: Array, *, from_logits: bool = False) -> Array:
     """Per-example −Σ_c y_c ln p_c (Keras's ``categorical_crossentropy``, book L5850–5877, L8166):
     ``outputs`` are probabilities (rescaled to sum 1, clipped to [1e-7, 1 − 1e-7] as Keras
-    does) or logits (``from_logits``, the stable log-softmax)."""
+    does) or logits (``from_logits``, the stable log-softmax).
+
+    Integer labels must be class numbers 0..C−1: called with concrete labels, others raise a
+    ``ValueError``; under ``jax.jit`` (traced labels, no error possible) their loss is NaN,
+    never a silent 0 — optax's ``softmax_cross_entropy_with_integer_labels`` also gives NaN
+    for a label ≥ C (but reads −1 as the last class). :func:`fit` and :func:`evaluate` check
+    the labels of each dataset once, before the first step."""
     if outputs.ndim != 2:
         raise ValueError(f"categorical cross-entropy needs outputs (B, C), got {outputs.shape}")
-    target = _targets(y, outputs.shape[1])
+    num_classes = outputs.shape[1]
+    target = _targets(y, num_classes)
     logp = jax.nn.log_softmax(outputs, axis=-1) if from_logits else _log_probabilities(outputs)
-    return -jnp.sum(target * logp, axis=-1)
+    loss = -jnp.sum(target * logp, axis=-1)
+    if _is_integer_labels(y):
+        loss = jnp.where((y >= 0) & (y < num_classes), loss, jnp.nan)
+    return loss
 
 
 def _binary_pair(outputs: Array, y: Array) -> tuple[Array, Array]:
@@ -195,6 +228,7 @@ class Objective:
     fn: LossFn
     name: str
     metric_names: tuple[str, ...]
+    task: str | None = None  # "categorical", "binary", "regression"; None for a callable loss
 
 
 def resolve_loss(loss: str | LossFn, metrics: Sequence[str | Callable] | None = None) -> Objective:
@@ -251,7 +285,7 @@ def resolve_loss(loss: str | LossFn, metrics: Sequence[str | Callable] | None = 
         value = per_example(outputs, y, from_logits=True) if logits else per_example(outputs, y)
         return value, {k: f(outputs, y, logits) for k, f in metric_fns.items()}
 
-    return Objective(fn, loss, tuple(metric_fns))
+    return Objective(fn, loss, tuple(metric_fns), task)
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,6 +595,20 @@ def _probe(objective: Objective, model: nnx.Module, x: np.ndarray, y: np.ndarray
     return value.shape == (rows,), names
 
 
+def _check_labels(objective: Objective, model: nnx.Module, x: np.ndarray, y: np.ndarray,
+                  what: str) -> None:
+    """Integer labels of a categorical loss must be 0..C−1, C the number of model outputs:
+    checked here once per dataset, on the host (not in every compiled step)."""
+    if objective.task != "categorical" or not _is_integer_labels(y):
+        return
+    graphdef, state = nnx.split(model)
+    out = jax.eval_shape(lambda s, xb: nnx.merge(graphdef, s)(xb), state,
+                         jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype))
+    err = _label_range_error(np.asarray(y), out.shape[-1], what)
+    if err is not None:
+        raise err
+
+
 def _check_positive(name: str, value: Any) -> None:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -612,12 +660,18 @@ def _first_nonfinite(totals: Mapping[str, Array]) -> int:
     return int(jax.device_get(parallel.to_local(totals["nonfinite_step"])))
 
 
-def _nonfinite_error(step: int, steps_per_epoch: int) -> NonFiniteLossError:
-    epoch, b = divmod(step, steps_per_epoch)
+def _nonfinite_error(applied: int, steps_per_epoch: int) -> NonFiniteLossError:
+    """``applied`` updates were done when the loss of the next batch was not finite: that is
+    step ``applied + 1`` (steps, epochs and batches count from 1, as in
+    :class:`~deepmath_jax.descent.NonFiniteLossError`)."""
+    step = applied + 1
+    epoch, b = divmod(applied, steps_per_epoch)
     return NonFiniteLossError(
         f"the training loss is not finite at step {step} (epoch {epoch + 1}, batch {b + 1} of "
-        f"{steps_per_epoch}): training stopped; the model keeps the parameters from before that "
-        "step (lower the learning rate, check the data and the loss)"
+        f"{steps_per_epoch}; the loss of step k is computed at the parameters after step k − 1): "
+        f"training stopped; step {step} is not applied, the model keeps the parameters after "
+        f"step {applied} (lower the learning rate, check the data and the loss)",
+        step=step, epoch=epoch + 1, batch=b + 1,
     )
 
 
@@ -744,10 +798,13 @@ def fit(
         per core — see ``benchmarks/bench_training.py``), ``None`` XLA's defaults.
 
     Raises:
-      NonFiniteLossError: the loss became NaN or infinite; the message names the step, and
-        the model keeps the parameters from before it.
-      ValueError: empty data, bad sizes, a loss that does not fit the model's output, a batch
-        not divisible over the devices, a checkpoint written by another run.
+      NonFiniteLossError: (a FloatingPointError and a ValueError, the class of
+        :mod:`deepmath_jax.descent`) the loss of step k (the k-th update, from 1; its
+        ``epoch`` and ``batch`` attributes count from 1 too) became NaN or infinite: that step
+        is not applied and the model keeps the parameters after step k − 1.
+      ValueError: empty data, bad sizes, a loss that does not fit the model's output, integer
+        labels outside 0..C−1 for a categorical loss, a batch not divisible over the devices, a
+        checkpoint written by another run.
     """
     x, y = _as_xy(train)
     n = len(x)
@@ -784,6 +841,7 @@ def fit(
 
     objective = resolve_loss(loss, metrics)
     per_example, names = _probe(objective, model, x, y, batch_size)
+    _check_labels(objective, model, x, y, "train")
     objective = dataclasses.replace(objective, metric_names=names)
     if not per_example and n % batch_size % devices:
         raise ValueError(
@@ -799,6 +857,7 @@ def fit(
             raise ValueError(f"validation_batch_size {val_bs} cannot be split over {devices} "
                              "devices")
         _probe(objective, model, vx, vy, val_bs)
+        _check_labels(objective, model, vx, vy, "validation")
 
     model.eval()
     eval_graphdef = nnx.graphdef(model)
@@ -942,7 +1001,8 @@ def evaluate(
 ) -> dict[str, float]:
     """Mean loss and metrics over the whole of ``data`` (Keras's ``evaluate``): the last batch
     is padded and masked (for a batch-mean loss, run at its own size). The model is used in its
-    current mode (``fit`` leaves it in ``eval`` mode)."""
+    current mode (``fit`` leaves it in ``eval`` mode). Integer labels of a categorical loss
+    outside 0..C−1 raise a ``ValueError`` (checked once, on the host)."""
     x, y = _as_xy(data)
     if len(x) == 0:
         raise ValueError("the evaluation data is empty")
@@ -956,6 +1016,7 @@ def evaluate(
         batch_size = min(batch_size, len(x))
     objective = resolve_loss(loss, metrics)
     per_example, names = _probe(objective, model, x, y, batch_size)
+    _check_labels(objective, model, x, y, "data")
     if not per_example and len(x) % batch_size % devices:
         raise ValueError(f"a batch-mean loss leaves a last batch of {len(x) % batch_size} rows, "
                          f"which cannot be split over {devices} devices")
