@@ -572,3 +572,34 @@ def test_bad_arguments_are_rejected():
         schedules.keras_decay(0.1, -1.0)
     with pytest.raises(TypeError, match="outside jax.jit"):
         jax.jit(lambda p: descent.descend(f, p, descent.gradient_descent(0.1), 3).losses)(jnp.array([1.0]))
+
+
+def test_one_non_finite_loss_error_for_the_descents_backprop_and_the_engine(x64):
+    """One class (also a FloatingPointError, the engine's former base) with its attributes,
+    surviving pickling (multiprocessing); the layered backprop of chapter 7 numbers its steps
+    as the descents do: step k is the update that led to the first non-finite E(P_k)."""
+    import pickle
+
+    from deepmath_jax import backprop, train
+
+    assert train.NonFiniteLossError is descent.NonFiniteLossError
+    f = lambda a: a[0] ** 2 + 1  # noqa: E731
+    with pytest.raises(FloatingPointError) as info:
+        descent.descend(f, jnp.array([2.0]), descent.gradient_descent(1.1), 3000)
+    err = info.value
+    assert isinstance(err, ValueError) and (err.epoch, err.batch) == (None, None)
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is type(err) and str(again) == str(err)
+    assert (again.step, again.step_size, again.loss) == (err.step, err.step_size, err.loss)
+
+    params = backprop.init_mlp(jax.random.key(0), [2, 3, 1])
+    X = jax.random.normal(jax.random.key(1), (8, 2), jnp.float64)
+    Y = 10 * jnp.ones((8, 1), jnp.float64)
+    acts = ("identity", "identity")
+    with pytest.raises(descent.NonFiniteLossError) as by_backprop:
+        backprop.gradient_descent(params, X, Y, activations=acts, learning_rate=5.0, steps=400,
+                                  manual=False)
+    loss = lambda p: backprop.loss_value(p, X, Y, activations=acts)  # noqa: E731
+    with pytest.raises(descent.NonFiniteLossError) as by_descent:
+        descent.descend(loss, params, descent.gradient_descent(5.0), 400)
+    assert by_backprop.value.step == by_descent.value.step > 1

@@ -259,7 +259,8 @@ def gradient_descent(
     Raises:
       ValueError: a non-positive number of steps or learning rate, bad shapes (see
         :func:`manual_value_and_grad`);
-      NonFiniteLossError: (a ValueError) a non-finite error, naming the first bad step and δ.
+      NonFiniteLossError: (a ValueError and a FloatingPointError) a non-finite error, naming the
+        first bad step k (E(P_k) is not finite, P_k the point after k updates) and δ.
     """
     if steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps}")
@@ -271,7 +272,8 @@ def gradient_descent(
     bad = ~jnp.isfinite(history)
     if bool(jnp.any(bad)):
         k = int(jnp.argmax(bad))
-        # the error class of the chapter 8 descents (a ValueError), with the same attributes
+        # the error class of the chapter 8 descents and of the engine, same numbering: history[k]
+        # is E(P_k), the error after k updates
         raise NonFiniteLossError(f"the error became non-finite at step {k} (E = {float(history[k])}) with learning "
                                  f"rate δ = {learning_rate}: the descent diverges; lower δ",
                                  step=k, step_size=float(learning_rate), loss=float(history[k]))

@@ -113,14 +113,53 @@ class History(NamedTuple):
         return jax.tree.map(lambda x: x[k], self.points)
 
 
-class NonFiniteLossError(ValueError):
-    """The error E(P_k) became NaN or infinite: the descent diverged (step size too large)."""
+class NonFiniteLossError(FloatingPointError, ValueError):
+    """The error E became NaN or infinite: the descent or the training diverged (step size too
+    large) or met bad data.
 
-    def __init__(self, message: str, *, step: int, step_size: float, loss: float) -> None:
+    One class for the descents of chapter 8 (this module, :mod:`deepmath_jax.backprop`) and the
+    training engine (:func:`deepmath_jax.train.fit`): both a ``ValueError`` and a
+    ``FloatingPointError``, so ``except`` clauses written for either keep working.
+
+    Numbering, the same everywhere: step k is the k-th update (1, 2, …), P_k the parameters
+    after k updates (P_0 the start). Where the loss is evaluated differs:
+
+    - the descents record E(P_k) after each update, so ``step`` is the update k that led to
+      the first non-finite E(P_k) (0: already at the start point);
+    - the engine computes each batch's loss during its update, at the parameters before it
+      (Keras's batch loss), so ``step`` is the update k whose loss E_batch(P_{k−1}) is not
+      finite; that update is not applied and the model keeps P_{k−1}. ``epoch`` and ``batch``
+      (both from 1, batch within its epoch) say where it was.
+
+    A full-batch divergence whose first non-finite E is E(P_k) is therefore step k for a
+    descent and step k + 1 (the update that would have started from P_k) for the engine.
+
+    Attributes:
+      step: as above.
+      step_size: the δ of that step, when known (NaN if the optimizer does not expose it).
+      loss: the non-finite value, when known.
+      epoch, batch: the engine's position (``None`` for the descents).
+    """
+
+    def __init__(self, message: str, *, step: int, step_size: float | None = None,
+                 loss: float | None = None, epoch: int | None = None,
+                 batch: int | None = None) -> None:
         super().__init__(message)
         self.step = step
         self.step_size = step_size
         self.loss = loss
+        self.epoch = epoch
+        self.batch = batch
+
+    def __reduce__(self):  # keyword-only arguments: pickle (multiprocessing) needs the attributes
+        return (_rebuild_non_finite, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_non_finite(cls: type, args: tuple, attributes: dict) -> NonFiniteLossError:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(attributes)
+    return err
 
 
 def check_finite(history: History) -> History:
