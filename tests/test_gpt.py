@@ -148,11 +148,17 @@ def test_bad_inputs(tiny, tmp_path):
         filter_top_k(jnp.ones(4), 0)
     with pytest.raises(ValueError, match="multiple of n_head"):
         GPTConfig(n_embd=10, n_head=3)
-    # A checkpoint whose shapes do not match the configuration names the tensor.
-    with pytest.raises(ValueError, match=r"tensor 'wte.weight' .* shape \(101, 32\).* needs \(50, 32\)"):
-        load_gpt2(TINY, config=GPTConfig(vocab_size=50, block_size=32, n_layer=2, n_head=4, n_embd=32))
+    # A given configuration must agree with config.json; without one, a checkpoint whose shapes
+    # do not match it names the tensor.
+    small = GPTConfig(vocab_size=50, block_size=32, n_layer=2, n_head=4, n_embd=32)
+    with pytest.raises(ValueError, match=r"vocab_size = 101 in .*config.json, but vocab_size = 50 in the given"):
+        load_gpt2(TINY, config=small)
     bad = tmp_path / "bad"
     shutil.copytree(TINY, bad)
+    (bad / "config.json").rename(tmp_path / "config.json")
+    with pytest.raises(ValueError, match=r"tensor 'wte.weight' .* shape \(101, 32\).* needs \(50, 32\)"):
+        load_gpt2(bad, config=small)
+    (tmp_path / "config.json").rename(bad / "config.json")
     cfg = json.loads((bad / "config.json").read_text())
     cfg["n_embd"] = 64
     (bad / "config.json").write_text(json.dumps(cfg))
