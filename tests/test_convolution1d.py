@@ -260,6 +260,33 @@ def test_correlation_is_convolution_with_the_reversed_motif(f, g):
         np.testing.assert_array_equal(correlate(f, g, mode), convolve(f, g[::-1], mode))
 
 
+def test_correlate_same_even_motifs_numpy_and_xla_centring():
+    # "same" with an even motif: numpy / scipy / jnp.correlate put the extra zero on the left (the
+    # book's correlation, L7300); XLA's SAME puts it on the right = explicit padding
+    # ((L−1)//2, L//2), the adjoint of the book's "same" convolution.
+    from scipy import signal
+
+    rng = np.random.default_rng(3)
+    for n in (4, 7):
+        f = rng.integers(-5, 6, n).astype(np.float32)
+        for size in range(1, 5):
+            g = rng.integers(-5, 6, size).astype(np.float32)
+            ours = correlate(f, g, "same")
+            np.testing.assert_array_equal(ours, np.correlate(f, g, "same"))
+            np.testing.assert_array_equal(ours, signal.correlate(f, g, "same"))
+            np.testing.assert_array_equal(ours, jnp.correlate(f, g, "same"))
+            xla = jax.lax.conv_general_dilated(
+                f[None, None], g[None, None], (1,), "SAME", precision=jax.lax.Precision.HIGHEST
+            )[0, 0]
+            xla_pad = ((size - 1) // 2, size // 2)
+            np.testing.assert_array_equal(correlate(f, g, padding=xla_pad), xla)
+            if size % 2:
+                np.testing.assert_array_equal(ours, xla)
+            _, vjp = jax.vjp(lambda x, g=g: convolve(x, g, "same"), jnp.asarray(f))
+            y = np.arange(n, dtype=np.float32) - 2
+            np.testing.assert_array_equal(vjp(jnp.asarray(y))[0], correlate(y, g, padding=xla_pad))
+
+
 @given(int_vectors(st.sampled_from([4, 7])), int_vectors(MOTIF_LENGTHS))
 def test_modes_nest_and_even_motif_rule(f, g):
     size = len(g)

@@ -154,14 +154,14 @@ def test_convolve2d_equals_libraries(A, M):
         np.testing.assert_array_equal(ours, jsignal.convolve2d(A, M, mode=mode))
         np.testing.assert_array_equal(ours, convolve2d_loop(A, M, mode))
         np.testing.assert_allclose(convolve2d_fft(A, M, mode), ours, atol=1e-3)
-        # The 2-D correlation: jax.scipy.signal.correlate's centring (= the book's: convolution
-        # with the turned motif); scipy's correlate2d centres even motifs one step apart, so it
-        # agrees for odd sizes only.
-        np.testing.assert_array_equal(correlate2d(A, M, mode), jsignal.correlate(A, M, mode=mode))
-        if M.shape[0] % 2 and M.shape[1] % 2:
-            np.testing.assert_array_equal(
-                correlate2d(A, M, mode), jsignal.correlate2d(A, M, mode=mode)
-            )
+        # The 2-D correlation is scipy's correlate2d in every mode (even motifs included); the
+        # book's correlation (convolution with the turned motif, the extra zero top / left) is
+        # jax.scipy.signal.correlate, the n-dimensional function.
+        np.testing.assert_array_equal(correlate2d(A, M, mode), jsignal.correlate2d(A, M, mode=mode))
+        book = padding_pairs(mode, M.shape)
+        np.testing.assert_array_equal(
+            correlate2d(A, M, padding=book), jsignal.correlate(A, M, mode=mode)
+        )
 
 
 channel_cases = st.tuples(
@@ -218,13 +218,25 @@ def check_channels_case(case, *, all_libraries: bool) -> None:
     )
     conv.kernel[...] = jnp.asarray(motifs[::-1, ::-1])
     np.testing.assert_array_equal(ours, conv(x))
-    # Correlation is what the libraries compute directly; unbatched input gives the same.
+    # Correlation is what the libraries compute directly: with the same virtual zeros, the
+    # convolution by the turned motif; unbatched input gives the same.
     np.testing.assert_array_equal(
-        correlate_channels(
-            x, motifs[::-1, ::-1], stride=stride, padding=padding, dilation=dilation
-        ),
+        correlate_channels(x, motifs[::-1, ::-1], stride=stride, padding=pads, dilation=dilation),
         ours,
     )
+    if padding in ("same", "valid"):  # the correlation's modes are XLA's SAME and VALID
+        np.testing.assert_array_equal(
+            correlate_channels(x, motifs, stride=stride, padding=padding, dilation=dilation),
+            jax.lax.conv_general_dilated(
+                x,
+                motifs,
+                s,
+                padding.upper(),
+                rhs_dilation=d,
+                dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                precision=jax.lax.Precision.HIGHEST,
+            ),
+        )
     np.testing.assert_array_equal(
         convolve_channels(x[0], motifs, stride=stride, padding=padding, dilation=dilation), ours[0]
     )
@@ -252,6 +264,87 @@ def test_channels_equal_nnx_conv_and_correlation(case):
 @given(channel_cases)
 def test_channels_equal_every_library_many_cases(case):
     check_channels_case(case, all_libraries=True)
+
+
+# Even sides (the issue: where the extra virtual zero of "same" goes), mixed, and odd ones.
+SAME_MOTIFS = [(2, 2), (4, 4), (2, 3), (3, 2), (1, 4), (3, 3), (1, 1), (3, 5)]
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (4, 4)])
+def test_correlate2d_same_equals_scipy_and_lax_for_even_motifs(shape):
+    from scipy import signal
+
+    rng = np.random.default_rng(1)
+    A = rng.integers(-5, 6, shape).astype(np.float32)
+    for kh, kw in SAME_MOTIFS:
+        M = rng.integers(-5, 6, (kh, kw)).astype(np.float32)
+        ours = correlate2d(A, M)  # "same": the extra zero at the bottom / on the right
+        np.testing.assert_array_equal(ours, signal.correlate2d(A, M, "same"))
+        if kh <= A.shape[0] and kw <= A.shape[1]:  # jax.scipy refuses a motif wider than A
+            np.testing.assert_array_equal(ours, jsignal.correlate2d(A, M, mode="same"))
+        lax_same = jax.lax.conv_general_dilated(
+            A[None, None], M[None, None], (1, 1), "SAME", precision=jax.lax.Precision.HIGHEST
+        )[0, 0]
+        np.testing.assert_array_equal(ours, lax_same)
+        np.testing.assert_allclose(correlate2d_fft(A, M), ours, atol=1e-3)
+        # The book's correlation (convolve2d(f, retourner(g), 'same'), L7315–7348): the extra
+        # zero on top / on the left, scipy.signal.correlate's centring; the same for odd sides.
+        book = convolve2d(A, rot180(M))
+        np.testing.assert_array_equal(book, signal.correlate(A, M, "same"))
+        np.testing.assert_array_equal(correlate2d(A, M, padding=padding_pairs("same", M.shape)), book)
+        if kh % 2 and kw % 2:
+            np.testing.assert_array_equal(ours, book)
+        # The convolution keeps the book's rule (L6642) = scipy.signal.convolve2d.
+        np.testing.assert_array_equal(convolve2d(A, M), signal.convolve2d(A, M, "same"))
+
+
+@pytest.mark.parametrize(
+    "size, kernel, stride, dilation",
+    [
+        ((5, 6), (2, 2), 1, 1),
+        ((6, 5), (4, 4), 1, 1),
+        ((7, 4), (2, 3), 2, 1),
+        ((6, 7), (2, 2), (1, 2), 2),
+        ((4, 6), (3, 3), 2, 1),  # odd motif, stride 2 on an even side: XLA centres the windows
+        ((5, 6), (3, 3), 1, 1),
+        ((5, 5), (3, 3), 1, 2),
+    ],
+)
+def test_correlate_channels_same_equals_nnx_conv_and_lax_same(size, kernel, stride, dilation):
+    rng = np.random.default_rng(2)
+    x = rng.integers(-3, 4, (2, *size, 3)).astype(np.float32)
+    W = rng.integers(-3, 4, (*kernel, 3, 2)).astype(np.float32)
+    s = stride if isinstance(stride, tuple) else (stride, stride)
+    d = (dilation, dilation)
+    ours = correlate_channels(x, W, stride=stride, dilation=dilation)  # padding="same"
+    lax_same = jax.lax.conv_general_dilated(
+        x,
+        W,
+        s,
+        "SAME",
+        rhs_dilation=d,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    np.testing.assert_array_equal(ours, lax_same)
+    conv = nnx.Conv(
+        3,
+        2,
+        kernel,
+        strides=s,
+        padding="SAME",
+        kernel_dilation=d,
+        use_bias=False,
+        precision=jax.lax.Precision.HIGHEST,
+        rngs=nnx.Rngs(0),
+    )
+    conv.kernel[...] = jnp.asarray(W)  # the motif itself: nnx.Conv correlates
+    np.testing.assert_array_equal(ours, conv(x))
+    np.testing.assert_array_equal(correlate_channels(x[0], W, stride=stride, dilation=dilation), ours[0])
+    spans = [dd * (k - 1) + 1 for k, dd in zip(kernel, d, strict=True)]
+    xla_pads = tuple(tuple(p) for p in jax.lax.padtype_to_pads(size, spans, s, "SAME"))
+    assert padding_pairs("same", kernel, d, correlation=True, shape=size, stride=s) == xla_pads
+    assert ours.shape[1:3] == output_shape(size, kernel, "same", stride, dilation)
 
 
 def test_large_motif_loop_path_equals_fft():
@@ -328,9 +421,14 @@ def test_convolution_is_a_doubly_block_toeplitz_matrix(A, M):
         np.testing.assert_array_equal((T @ A.reshape(-1)).reshape(out.shape), out)
 
 
-def test_jacobian_is_the_toeplitz_matrix_and_adjoint_is_correlation():
+@pytest.mark.parametrize(
+    "M", [[[1.0, -2, 0], [3, 1, -1], [0, 2, 1]], [[1.0, -2], [3, 1]], [[1.0, -2, 2], [3, 1, -1]]]
+)
+def test_jacobian_is_the_toeplitz_matrix_and_adjoint_is_correlation(M):
+    # The adjoint of the book's "same" convolution is the libraries' "same" correlation, for
+    # even motifs too: the extra zero moves from top / left to bottom / right.
     A = jnp.arange(20.0).reshape(4, 5) % 7 - 3
-    M = jnp.array([[1.0, -2, 0], [3, 1, -1], [0, 2, 1]])
+    M = jnp.array(M)
     adjoint = {"same": "same", "full": "valid", "valid": "full"}
     for mode in MODES:
         T = convolution_matrix2d(M, A.shape, mode)
@@ -353,7 +451,16 @@ def test_modes_nest_even_rule_and_correlation(A, M):
         convolve2d(A, M, "valid"), full[kh - 1 : A.shape[0], kw - 1 : A.shape[1]]
     )
     np.testing.assert_array_equal(convolve2d(A, M), convolve2d(A, odd_motif2d(M)))  # L6642
-    np.testing.assert_array_equal(correlate2d(A, M), convolve2d(A, rot180(M)))
+    # The book's correlation is the convolution by the turned motif (L7344) with the book's
+    # virtual zeros; correlate2d's "same" is cut from the full correlation ⌊K/2⌋ in (XLA, scipy).
+    book = padding_pairs("same", M.shape)
+    np.testing.assert_array_equal(correlate2d(A, M, padding=book), convolve2d(A, rot180(M)))
+    full_corr = np.asarray(correlate2d(A, M, "full"))
+    np.testing.assert_array_equal(
+        correlate2d(A, M), full_corr[kh // 2 : kh // 2 + A.shape[0], kw // 2 : kw // 2 + A.shape[1]]
+    )
+    if kh % 2 and kw % 2:
+        np.testing.assert_array_equal(correlate2d(A, M), convolve2d(A, rot180(M)))
 
 
 @given(IMAGES, st.integers(-3, 3))
@@ -424,6 +531,8 @@ def test_bad_inputs():
         convolve2d(np.ones((4, 4)), np.ones((3, 3)), padding=-1)
     with pytest.raises(ValueError, match="mode must be one of"):
         convolve2d(np.ones((4, 4)), np.ones((3, 3)), "wrap")
+    with pytest.raises(ValueError, match=r"depends on the input; pass shape=\(rows, columns\)"):
+        padding_pairs("same", (3, 3), correlation=True, stride=(2, 2))
     with pytest.raises(ValueError, match="must not be empty"):
         convolve2d(np.ones((0, 4)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="input must be 3-D or 4-D"):

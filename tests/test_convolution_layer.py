@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deepmath_jax.activations import tanh, tanh_prime
-from deepmath_jax.convolution2d import convolve2d, convolve_channels
+from deepmath_jax.convolution2d import convolve2d, convolve_channels, correlate_channels
 from deepmath_jax.convolution_layer import (
     BookConv,
     conv_backward,
@@ -65,6 +65,37 @@ def test_book_conv_module_shapes_counts_and_nnx_conv():
     out = strided(x)
     np.testing.assert_allclose(out, jax.nn.relu(strided.to_nnx_conv()(x)), atol=1e-5)
     assert strided.weight_count == 2 * 2 * 3 * 3
+
+
+@pytest.mark.parametrize("kernel, strides", [((2, 2), 1), ((2, 3), 2), ((4, 4), 1), ((3, 3), 2)])
+def test_book_conv_even_kernels_same_padding(kernel, strides):
+    # "same" is the book's convention (extra zero top / left for an even side, L6642); the
+    # equal nnx.Conv gets explicit pads (its own "SAME" is XLA's: bottom / right).
+    layer = BookConv(2, 3, kernel, strides=strides, rngs=nnx.Rngs(5))
+    x = jax.random.normal(jax.random.key(6), (2, 7, 6, 2))
+    y = layer(x)
+    np.testing.assert_allclose(y, layer.to_nnx_conv()(x), atol=1e-5)
+    x1 = x[0, :, :, 0]
+    expected = convolve2d(x1, layer.motifs[...][:, :, 0, 0], stride=strides) + convolve2d(
+        x[0, :, :, 1], layer.motifs[...][:, :, 1, 0], stride=strides
+    )
+    np.testing.assert_allclose(y[0, ..., 0], expected + layer.bias[...][0], atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (2, 3), (4, 4), (3, 3)])
+def test_input_gradient_is_the_same_correlation_for_even_kernels(kernel):
+    # ∂F/∂x = correlation of delta with the motifs (channels swapped), the libraries' "same"
+    # (extra zero bottom / right): the adjoint of the book's "same" (top / left).
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 4, (2, 6, 5, 3)).astype(np.float32)
+    motifs = rng.integers(-3, 4, (*kernel, 3, 2)).astype(np.float32)
+    delta = rng.integers(-3, 4, (2, 6, 5, 2)).astype(np.float32)
+    grads = conv_backward(x, motifs, delta)
+    np.testing.assert_array_equal(
+        grads.x, correlate_channels(delta, motifs.swapaxes(2, 3), padding="same")
+    )
+    _, vjp = jax.vjp(lambda x: convolve_channels(x, motifs), jnp.asarray(x))
+    np.testing.assert_array_equal(grads.x, vjp(jnp.asarray(delta))[0])
 
 
 def test_book_conv_trains_with_nnx_grad():

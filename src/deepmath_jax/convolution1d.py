@@ -19,7 +19,14 @@ The mathematical definition (L6464) is the full convolution on ℤ,
 - ``"valid"``: no virtual zeros ("convolution restreinte"), ``full[L−1 : N]`` (length N − L + 1).
 
 The correlation (L7297) is the same computation without reversing the motif, so
-``correlate(f, g) == convolve(f, reverse(g))`` in every mode.
+``correlate(f, g) == convolve(f, reverse(g))`` in every mode — the authors' ``correlation(f, g) =
+np.convolve(f, g[::-1], 'same')``. For an even motif its ``"same"`` has the extra virtual zero on
+the left of the input, as ``numpy.correlate``, ``scipy.signal.correlate`` and ``jnp.correlate``
+(mode ``"same"``); XLA's ``"SAME"`` (``lax.conv_general_dilated``, Flax ``nnx.Conv``, Keras
+``Conv1D(padding="same")``) puts it on the right: that one is
+``correlate(f, g, padding=((L − 1)//2, L//2))``, the adjoint of ``convolve(·, g, "same")``. (In two
+dimensions ``scipy.signal.correlate2d`` follows XLA, and so does
+:func:`~deepmath_jax.convolution2d.correlate2d`.)
 
 Two implementations stand side by side: :func:`convolve_loop`, the book's recipe written with
 Python loops (for reading and for small lists), and :func:`convolve`, vectorised (sliding windows
@@ -266,7 +273,10 @@ def correlate(
     """Correlation of f with g (L7297–7304): the convolution without reversing the motif.
 
     ``out[t] = Σ_m f_padded[t·stride + m·dilation] · g[m]`` with the same windows as
-    :func:`convolve`, so ``correlate(f, g) == convolve(f, reverse(g))`` in every mode.
+    :func:`convolve`, so ``correlate(f, g) == convolve(f, reverse(g))`` in every mode. Every mode
+    equals ``numpy.correlate`` / ``scipy.signal.correlate`` / ``jnp.correlate`` (the book's
+    correlation, L7300); for an even motif ``"same"`` is one step away from XLA's ``"SAME"``
+    (extra zero left here, right there), which is ``padding=((L − 1)//2, L//2)``.
 
     >>> correlate([1, 0, 3, 5, 1], [1, 2, 3]).tolist()
     [2, 10, 21, 16, 7]

@@ -14,12 +14,34 @@ A motif with an even side gets a row of zeros on top / a column on the left firs
 (L7044–7072): ``"same"`` (the book's A * M, n × p), ``"full"`` (A ∗̃ M, "convolution étendue",
 (n+2) × (p+2) for 3 × 3), ``"valid"`` ("convolution restreinte", (n−2) × (p−2)).
 
+Where the extra virtual zeros of ``"same"`` go when a side of the motif is even (for odd sides
+every convention below agrees; ``"full"`` and ``"valid"`` have no centring, all agree):
+
+- **convolution** (:func:`convolve2d`, :func:`convolve_channels`, :func:`convolve2d_fft`): the
+  book's rule above, i.e. the extra zero row / column of the *input* on top / on the left —
+  ``scipy.signal.convolve2d(mode="same")`` and ``jax.scipy.signal.convolve2d``. It is *not*
+  ``lax.conv_general_dilated(..., "SAME")`` / ``nnx.Conv(padding="SAME")`` on the turned motif
+  (XLA puts the extra zero bottom / right); give those the explicit padding
+  (:func:`padding_pairs`), as :meth:`~deepmath_jax.convolution_layer.BookConv.to_nnx_conv` does.
+- **correlation** (:func:`correlate2d`, :func:`correlate_channels`, :func:`correlate2d_fft`): the
+  libraries' rule, the extra zero on the bottom / on the right — ``scipy.signal.correlate2d``
+  and ``jax.scipy.signal.correlate2d(mode="same")``, ``lax.conv_general_dilated(...,
+  padding="SAME")``, ``nnx.Conv(padding="SAME")`` and Keras' ``Conv2D(padding="same")``
+  (with a stride, XLA's SAME: the ⌈n/s⌉ windows centred as evenly as the padding allows). It
+  is the adjoint of the book's convolution (its transposed matrix) at stride 1. The book's own
+  correlation (the authors' ``correlation(f, g) = convolve2d(f, retourner(g), mode="same")``,
+  L7315–7348) puts the extra zero on top / on the left: it is
+  ``convolve2d(A, rot180(M), "same")`` (= ``scipy.signal.correlate``, the n-dimensional
+  function, not ``correlate2d``), i.e. ``correlate2d(A, M, padding=padding_pairs("same",
+  M.shape))``, one row / column away from ``correlate2d(A, M)`` along an even side.
+
 Several motifs and several input channels (L6757–6780): an input of shape (n, p, k) and ℓ motifs
 of shape (3, 3, k) give an output (n, p, ℓ); each output channel is the sum over the input
 channels of the 2-D convolutions, ``𝒜 * M = Σ_c A_c * M_c``. Motifs are stored as an array
 (kh, kw, k, ℓ) — the layout of Keras and Flax kernels — in the book's orientation (not turned).
 Padding, stride and dilation, which the book leaves to the libraries (L6650), are the parameters of
-``jax.lax.conv_general_dilated``; stride s keeps every s-th output of the stride-1 result.
+``jax.lax.conv_general_dilated``; stride s keeps every s-th output of the stride-1 result (for
+every padding except the correlation's ``"same"``, which is XLA's SAME, above).
 
 :func:`convolve_channels` is the hand-written vectorised version (one shifted slice of the padded
 input per tap of the motif, times the tap's k × ℓ weights, summed); :func:`convolve2d_loop` is the
@@ -99,18 +121,49 @@ def _nonnegative(value: object, name: str) -> int:
     return v
 
 
+def _xla_same(n: int, span: int, stride: int) -> tuple[int, int]:
+    """XLA's SAME padding of one axis (``jax.lax.padtype_to_pads``): ⌈n/s⌉ outputs, the
+    t = max((⌈n/s⌉ − 1)·s + span − n, 0) virtual zeros split ⌊t/2⌋ before, the rest after."""
+    out = -(-n // stride)
+    total = max((out - 1) * stride + span - n, 0)
+    return total // 2, total - total // 2
+
+
 def padding_pairs(
-    padding: Padding, kernel_shape: tuple[int, int], dilation: tuple[int, int] = (1, 1)
+    padding: Padding,
+    kernel_shape: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+    *,
+    correlation: bool = False,
+    shape: tuple[int, int] | None = None,
+    stride: tuple[int, int] = (1, 1),
 ) -> Pairs:
     """Virtual zeros ((top, bottom), (left, right)) for a padding spec.
 
-    ``"same"`` (the book's centring: for an even side the extra zero goes on top / left of the
-    input, L6642), ``"full"``, ``"valid"``, an int (all sides), a pair (rows, columns) or a pair of
+    ``"same"``, ``"full"``, ``"valid"``, an int (all sides), a pair (rows, columns) or a pair of
     pairs. With dilation d a side of K taps spans d(K − 1) + 1 input coefficients.
+
+    ``"same"`` of the convolution (the default) is the book's centring (L6642): for an even span
+    the extra zero goes on top / on the left of the input, (⌊span/2⌋, ⌊(span − 1)/2⌋) — as
+    ``scipy.signal.convolve2d``. With ``correlation=True`` it is XLA's SAME (as
+    ``scipy.signal.correlate2d``, ``nnx.Conv``, Keras): (⌊(span − 1)/2⌋, ⌊span/2⌋) at stride 1,
+    the extra zero at the bottom / on the right; with a stride it depends on the input, so
+    ``shape`` (rows, columns) and ``stride`` are then needed.
     """
     spans = [d * (k - 1) + 1 for k, d in zip(kernel_shape, dilation, strict=True)]
     if isinstance(padding, str):
         check_mode(padding)
+        if padding == "same" and correlation:
+            if tuple(stride) == (1, 1):
+                return tuple(((s - 1) // 2, s // 2) for s in spans)  # type: ignore[return-value]
+            if shape is None:
+                raise ValueError(
+                    "padding_pairs: the correlation's 'same' padding with a stride depends on the "
+                    f"input; pass shape=(rows, columns) (stride {tuple(stride)})"
+                )
+            return tuple(  # type: ignore[return-value]
+                _xla_same(n, s, st) for n, s, st in zip(shape, spans, stride, strict=True)
+            )
         return tuple(mode_padding(s, padding) for s in spans)  # type: ignore[return-value]
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
         p = _nonnegative(padding, "padding")
@@ -230,8 +283,10 @@ class _Spec(NamedTuple):
     dilation: tuple[int, int]
 
 
-def _spec(x: Array, motifs: Array, stride, padding, dilation) -> _Spec:
-    """Check the channels and the parameters; the output must have at least one coefficient."""
+def _spec(x: Array, motifs: Array, stride, padding, dilation, correlation: bool = False) -> _Spec:
+    """Check the channels and the parameters; the output must have at least one coefficient.
+
+    ``correlation``: ``"same"`` is then XLA's SAME (see :func:`padding_pairs`)."""
     if x.ndim >= 3 and x.shape[-1] != motifs.shape[2]:
         raise ValueError(
             f"mismatched channels: the input has {x.shape[-1]} channels (last axis of shape "
@@ -239,8 +294,10 @@ def _spec(x: Array, motifs: Array, stride, padding, dilation) -> _Spec:
             f"{tuple(motifs.shape)}, laid out (kh, kw, k, ℓ))"
         )
     stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = padding_pairs(padding, motifs.shape[:2], dilation_)
     spatial = x.shape[:2] if x.ndim <= 3 else x.shape[1:3]
+    pads = padding_pairs(
+        padding, motifs.shape[:2], dilation_, correlation=correlation, shape=spatial, stride=stride_
+    )
     output_shape(spatial, motifs.shape[:2], pads, stride_, dilation_)
     return _Spec(x.ndim, motifs.ndim, stride_, pads, dilation_)
 
@@ -300,16 +357,21 @@ def correlate_channels(
     """Multi-channel correlation (the motif is not turned): what Keras' Conv2D, Flax's
     ``nnx.Conv`` and XLA compute (L7493).
 
-    The correlation is the convolution by the turned motif; turning keeps the motif's shape, so
-    the virtual zeros of each mode are those of the convolution.
+    ``correlate_channels(x, W, padding=P) == nnx.Conv(k, ℓ, (kh, kw), padding=P)`` with
+    ``kernel = W`` (no bias), and ``== lax.conv_general_dilated(x, W, stride, P)`` (NHWC,
+    HWIO), for ``"same"`` (XLA's SAME: for an even side the extra zero goes at the bottom /
+    on the right of the input, and with a stride the windows are those of XLA), ``"valid"``
+    and explicit pairs. With explicit pairs or ``"full"`` / ``"valid"`` it is the convolution
+    by the turned motif with the same virtual zeros; with ``"same"`` and an even side it is not
+    (the book's convolution puts the extra zero on top / on the left, see the module notes).
 
     Args:
       x: input (n, p, k), or a batch (B, n, p, k).
       motifs: (kh, kw, k) for one motif or (kh, kw, k, ℓ) for ℓ motifs.
-      stride, padding, dilation: as in :func:`convolve_channels`.
+      stride, padding, dilation: as in :func:`convolve_channels` (``"same"`` as above).
     """
     x, motifs = _channels_args(x, motifs)
-    return _engine(x, motifs, _spec(x, motifs, stride, padding, dilation), False)
+    return _engine(x, motifs, _spec(x, motifs, stride, padding, dilation, True), False)
 
 
 def convolve_channels(
@@ -329,8 +391,9 @@ def convolve_channels(
       x: input (n, p, k), or a batch (B, n, p, k).
       motifs: (kh, kw, k) — one motif, output (n', p') — or (kh, kw, k, ℓ) — output (n', p', ℓ).
       stride: an int or (rows, columns); keeps every stride-th coefficient.
-      padding: ``"same"`` (book, default), ``"full"``, ``"valid"``, an int, (rows, columns) or
-        ((top, bottom), (left, right)).
+      padding: ``"same"`` (book, default: for an even side the extra zero on top / on the left
+        of the input, as ``scipy.signal.convolve2d``), ``"full"``, ``"valid"``, an int,
+        (rows, columns) or ((top, bottom), (left, right)).
       dilation: spacing of the motif's taps (library parameter).
     """
     x, motifs = _channels_args(x, motifs)
@@ -372,7 +435,8 @@ def convolve2d(
     dilation: int | tuple[int, int] = 1,
     padding: Padding | None = None,
 ) -> Array:
-    """The book's ``A * M`` (L6579–6601), vectorised; ``mode`` as ``scipy.signal.convolve2d``.
+    """The book's ``A * M`` (L6579–6601), vectorised; ``mode`` as ``scipy.signal.convolve2d``
+    (``"same"`` with an even side: the book's extra zero on top / on the left, L6642).
 
     >>> convolve2d([[2, 1, 3, 0], [1, 1, 0, 5], [3, 3, 1, 0], [2, 0, 0, 2]],
     ...            [[1, 0, 2], [2, 1, 0], [1, 0, 3]]).tolist()[0]
@@ -392,11 +456,23 @@ def correlate2d(
     dilation: int | tuple[int, int] = 1,
     padding: Padding | None = None,
 ) -> Array:
-    """2-D correlation (L7315–7348): the convolution without turning the motif,
-    ``correlate2d(A, M) == convolve2d(A, rot180(M))`` (= ``scipy.signal.correlate2d``)."""
+    """2-D correlation (L7315–7348): the convolution without turning the motif.
+
+    Every mode equals ``scipy.signal.correlate2d`` / ``jax.scipy.signal.correlate2d`` (and
+    ``lax.conv_general_dilated`` with ``"SAME"`` / ``"VALID"``). ``"full"``, ``"valid"`` and
+    explicit ``padding`` give ``convolve2d(A, rot180(M))``; so does ``"same"`` for odd sides.
+    For an even side ``"same"`` puts the extra zero at the bottom / on the right (the
+    libraries), while the book's correlation, ``convolve2d(A, rot180(M), "same")`` (the
+    authors' ``convolve2d(f, retourner(g), mode='same')``, L7315–7348, and
+    ``scipy.signal.correlate``), puts it on top / on the left: that one is
+    ``correlate2d(A, M, padding=padding_pairs("same", M.shape))``.
+
+    >>> correlate2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 0], [0, 1]]).tolist()
+    [[6, 8, 3], [12, 14, 6], [7, 8, 9]]
+    """
     A, M = _matrix_args(A, M)
     pad = check_mode(mode) if padding is None else padding
-    return _engine(A, M, _spec(A, M, stride, pad, dilation), False)
+    return _engine(A, M, _spec(A, M, stride, pad, dilation, True), False)
 
 
 def convolve2d_loop(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
@@ -458,7 +534,10 @@ def convolve2d_fft(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
 
 
 def correlate2d_fft(A: ArrayLike, M: ArrayLike, mode: Mode = "same") -> Array:
-    """2-D correlation through the Fourier transform: ``convolve2d_fft(A, rot180(M))``."""
+    """:func:`correlate2d` through the Fourier transform (the full correlation is
+    ``convolve2d_fft(A, rot180(M), "full")``; ``"same"`` is cut out of it as
+    ``scipy.signal.correlate2d`` does: for an even side, one row / column after the book's
+    ``convolve2d_fft(A, rot180(M), "same")``)."""
     A, M = _matrix_args(A, M)
     check_mode(mode)
     (n, p), (kh, kw) = A.shape, M.shape
@@ -478,7 +557,9 @@ def _fft_engine(A: Array, M: Array, mode: str, turn: bool) -> Array:
     spectrum = jnp.fft.rfft2(A.astype(dtype), nfft) * jnp.fft.rfft2(M.astype(dtype), nfft)
     full = jnp.fft.irfft2(spectrum, nfft)[: shape[0], : shape[1]].astype(dtype)
     out_h, out_w = output_shape((n, p), (kh, kw), mode)
-    a, b = _STARTS[mode](kh, kw)
+    # The correlation's "same" (XLA's SAME) starts ⌊K/2⌋ into the full result, the book's
+    # convolution ⌊(K − 1)/2⌋ (L6642): they differ by one along an even side.
+    a, b = (kh // 2, kw // 2) if turn and mode == "same" else _STARTS[mode](kh, kw)
     return full[a : a + out_h, b : b + out_w]
 
 

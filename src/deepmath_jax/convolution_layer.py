@@ -95,6 +95,11 @@ class BookConv(nnx.Module):
     (n, p, k) or (B, n, p, k), output (n', p', ℓ) (or (B, n', p', ℓ)). The motifs are stored in
     the book's orientation as ``motifs`` (kh, kw, k, ℓ); :meth:`to_nnx_conv` gives the equal
     ``nnx.Conv`` (whose kernel is the turned motif, since XLA correlates).
+
+    ``padding="same"`` is the book's (L6642): for an even kernel side the extra zero goes on top
+    / on the left of the input. ``nnx.Conv(padding="SAME")`` (XLA's SAME) puts it at the bottom /
+    on the right, and with a stride centres its windows its own way, so it equals this layer
+    only for odd sides at stride 1; :meth:`to_nnx_conv` passes the explicit padding pairs.
     """
 
     def __init__(
@@ -249,7 +254,10 @@ def conv_backward(
     ``delta = ∂F/∂z`` (for g = φ(z): ``delta = g'_* ⊙ ∂F/∂g``). Each weight M[u, v, c, o] is
     shared by all the neurons of output channel o: its derivative is the book's sum over those
     neurons of (input on its edge) × delta (L7013). The input's gradient sends each delta back
-    along the same edges: ``∂F/∂x`` is the correlation of delta with the motif (the adjoint).
+    along the same edges: ``∂F/∂x`` is the correlation of delta with the motif (the adjoint) —
+    at stride 1 with ``"same"``, ``correlate_channels(delta, M.swapaxes(2, 3), padding="same")``
+    for every kernel size (the libraries' "same" of the correlation mirrors the book's of the
+    convolution: extra zero bottom / right instead of top / left).
     ``∂F/∂b_o = Σ_i delta_{i,o}``.
     """
     x, motifs = _channels_args(x, motifs)

@@ -21,7 +21,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from deepmath_jax.convolution1d import as_real_array, correlate, positive_int
-from deepmath_jax.convolution2d import correlate2d_fft
+from deepmath_jax.convolution2d import convolve2d_fft, rot180
 
 
 def radar_pulse(length: int = 100) -> Array:
@@ -90,7 +90,11 @@ def hide_motif(
 
 def locate_2d(image: ArrayLike, motif: ArrayLike) -> tuple[Array, tuple[int, int]]:
     """``(h, (row, column))``: the 2-D correlation (same size, through the FFT) and its peak —
-    the centre of the hidden motif (L7344–7348)."""
-    h = correlate2d_fft(image, motif, "same")
+    the centre of the hidden motif (L7344–7348).
+
+    The book's correlation, ``convolve2d(image, retourner(motif), 'same')``: for an even-sized
+    motif its 'same' window keeps the top-left centring of the book's convolution, one pixel
+    from XLA's / scipy's :func:`~deepmath_jax.convolution2d.correlate2d` (bottom-right)."""
+    h = convolve2d_fft(image, rot180(motif), "same")
     i = int(jnp.argmax(h))
     return h, (i // h.shape[1], i % h.shape[1])
