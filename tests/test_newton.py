@@ -5,6 +5,7 @@ and inventory §15 items 20 (fixed point, quadratic convergence near a simple ro
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -180,6 +181,50 @@ def test_bad_input_names_the_iteration(x64):
         newton(cube_minus_100, jnp.array([1.0, 2.0]), 3)
     with pytest.raises(ValueError, match="not finite"):
         newton(cube_minus_100, float("nan"), 3)
+
+
+@pytest.mark.parametrize("x64_on", [True, False])
+def test_horizontal_tangent_to_rounding_is_an_error(x64_on):
+    """f = cos at the float π: f'(π) = −sin(fl(π)) ≈ −1.2e-16 (≈ 8.7e-8 in float32) is 0 to the
+    precision of π (one float above, f' has the other sign): an error naming the iteration, x and
+    f'(x), not x₁ ≈ −8e15."""
+    with jax.enable_x64(x64_on):
+        x0 = jnp.asarray(np.pi, jnp.result_type(float))
+        dfx0 = float(-jnp.sin(x0))
+        assert 0 < abs(dfx0) < 1e-6  # not exactly 0: the exact-zero check alone lets it through
+        pattern = rf"iteration 1 \(from x_0 = {re.escape(repr(float(x0)))}\): f'\(x_0\) = {re.escape(repr(dfx0))} is 0 to the precision of x_0"
+        with pytest.raises(ValueError, match=pattern):
+            newton(jnp.cos, jnp.pi, 3)
+        # The same with f' written by hand.
+        with pytest.raises(ValueError, match=r"iteration 1 .* is 0 to the precision"):
+            newton(jnp.cos, jnp.pi, 3, df=lambda x: -jnp.sin(x))
+
+
+def test_flat_tangent_check_keeps_good_iterations(x64):
+    # A double root (f' → 0 with f): the last steps are below one ulp, no error, x → 1.
+    xs = newton(lambda x: (x - 1) ** 2, 2.0, 120)
+    assert float(xs[-1]) == 1.0
+    # Near (not at) the critical point the tangent is well defined: cos from π − 0.1 goes far but
+    # by a meaningful step x₁ = x₀ + cot(x₀).
+    x0 = np.pi - 0.1
+    xs = newton(jnp.cos, x0, 1)
+    assert float(xs[1]) == pytest.approx(x0 + 1 / np.tan(x0), rel=1e-12)
+
+
+def test_horizontal_tangent_to_rounding_python_and_decimal():
+    with pytest.raises(ValueError, match=r"iteration 1 \(from x_0 = 3.141592653589793\): f'\(x_0\) = -1.22\d*e-16 is 0 to the precision"):
+        newton_python(math.cos, lambda x: -math.sin(x), math.pi, 3)
+    # 30 digits: x₀ = 1 + 10⁻²⁹ is one unit in the last place from the critical point 1 of
+    # (x − 1)² + 1, f'(x₀) = 2·10⁻²⁹ — the next decimal below gives f' = 0.
+    with localcontext() as ctx:
+        ctx.prec = 30
+        x0 = Decimal(1) + Decimal("1e-29")
+        with pytest.raises(ValueError, match=r"iteration 1 .*f'\(x_0\) = Decimal\('2E-29'\) is 0 to the precision"):
+            newton_python(lambda x: x * x - 2 * x + 2, lambda x: 2 * x - 2, x0, 3)
+    # Fractions are exact: f'(x₀) = 2·10⁻²⁹ ≠ 0 is a true slope, the step is taken.
+    x0 = 1 + Fraction(1, 10**29)
+    xs = newton_python(lambda x: x * x - 2 * x + 2, lambda x: 2 * x - 2, x0, 1)
+    assert xs[1] == x0 - (x0 * x0 - 2 * x0 + 2) / (2 * x0 - 2)
 
 
 def test_float64_without_x64_is_refused():

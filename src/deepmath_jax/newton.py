@@ -12,14 +12,17 @@ x_{n+1} = x_n − f(x_n)/f'(x_n) (L1096–1098): follow the tangent at x_n down 
   g(x) = x² − sin x + 1, ℓ ≈ 0.4501836112 and g(ℓ) ≈ 0.7675344248.
 - :func:`root_decimals`: the exact decimals of ᵏ√a by integer arithmetic, an independent reference.
 
-Bad input gets a ``ValueError`` naming the iteration: f'(xₖ) = 0 (horizontal tangent), f(xₖ) or
-xₖ₊₁ not finite (the iterates left the domain of f, e.g. √ of a negative number, or overflowed).
+Bad input gets a ``ValueError`` naming the iteration: f'(xₖ) = 0 (horizontal tangent) — exactly,
+or to the precision of xₖ (f' changes by at least |f'(xₖ)| between xₖ and a neighbouring float,
+e.g. f = cos at the float π, where f' ≈ −1.2e-16 would send x₁ to −8e15) — f(xₖ) or xₖ₊₁ not
+finite (the iterates left the domain of f, e.g. √ of a negative number, or overflowed).
 """
 
 from __future__ import annotations
 
 import decimal
 import functools
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -43,14 +46,27 @@ def newton_iterates(f: Callable, df: Callable, x0: Array, n: int, args: tuple = 
 
     A step from an exact root (f(xₖ) = 0) stays there, whatever f'(xₖ): ℓ is a fixed point.
     """
+    xs, fxs, dfxs, _ = _scan(f, df, x0, n, args, False)
+    return xs, fxs, dfxs
 
+
+@functools.partial(jax.jit, static_argnames=("f", "df", "n"))
+def _iterates_and_slopes(f: Callable, df: Callable, x0: Array, n: int, args: tuple = ()):
+    """:func:`newton_iterates` plus f' at the two floats next to each xₖ (for :func:`_check`)."""
+    return _scan(f, df, x0, n, args, True)
+
+
+def _scan(f: Callable, df: Callable, x0: Array, n: int, args: tuple, neighbours: bool):
     def step(x, _):
         fx, dfx = f(x, *args), df(x, *args)
         new = jnp.where(fx == 0, x, x - fx / dfx)
-        return new, (new, fx, dfx)
+        if not neighbours:
+            return new, (new, fx, dfx, ())
+        below, above = jnp.nextafter(x, -jnp.inf), jnp.nextafter(x, jnp.inf)
+        return new, (new, fx, dfx, jnp.stack([df(below, *args), df(above, *args)]))
 
-    _, (xs, fxs, dfxs) = jax.lax.scan(step, x0, None, length=n)
-    return jnp.concatenate([x0[None], xs]), fxs, dfxs
+    _, (xs, fxs, dfxs, near) = jax.lax.scan(step, x0, None, length=n)
+    return jnp.concatenate([x0[None], xs]), fxs, dfxs, near
 
 
 @functools.lru_cache(maxsize=256)
@@ -73,7 +89,8 @@ def newton(f: Callable, x0: ArrayLike, n: int, *, df: Callable | None = None, ar
 
     Raises:
       ValueError: ``n`` < 0 or x0 not a scalar; float64 asked without x64; and, naming the
-        iteration k: f'(xₖ₋₁) = 0, or f(xₖ₋₁), f'(xₖ₋₁) or xₖ not finite (left the domain of f).
+        iteration k: f'(xₖ₋₁) = 0 (exactly, or to the precision of xₖ₋₁: see :func:`_flat_tangent`),
+        or f(xₖ₋₁), f'(xₖ₋₁) or xₖ not finite (left the domain of f).
     """
     if int(n) != n or n < 0:
         raise ValueError(f"newton needs a number of iterations n ≥ 0, got {n!r}")
@@ -87,12 +104,41 @@ def newton(f: Callable, x0: ArrayLike, n: int, *, df: Callable | None = None, ar
     if not np.isfinite(float(x0)):
         raise ValueError(f"newton: x0 = {float(x0)} is not finite")
     args = tuple(jnp.asarray(a, dtype=dtype) for a in args)
-    xs, fxs, dfxs = newton_iterates(f, df if df is not None else _grad(f), x0, int(n), args)
-    _check(np.asarray(xs), np.asarray(fxs), np.asarray(dfxs))
+    xs, fxs, dfxs, near = _iterates_and_slopes(f, df if df is not None else _grad(f), x0, int(n), args)
+    _check(np.asarray(xs), np.asarray(fxs), np.asarray(dfxs), np.asarray(near))
     return xs
 
 
-def _check(xs: np.ndarray, fxs: np.ndarray, dfxs: np.ndarray) -> None:
+def _flat_tangent(fx: Any, dfx: Any, neighbour_slopes: Any, ulp: Any) -> Any:
+    """How much f' moves when x moves to a neighbouring float, when that makes f'(x) = 0 to the
+    precision of x; ``None`` otherwise.
+
+    x is a float: the floats just below and above it are the smallest change the arithmetic can
+    make to x (x stands for any real within half a unit in the last place, ``ulp``). If f'
+    changes there by at least |f'(x)| — in particular if it changes sign — the computed f'(x)
+    is a rounding of 0 (f = cos at the float π: f'(π) ≈ −1.2e-16, while f' ≈ +3.2e-16 one float
+    above): the tangent is horizontal within rounding and x − f/f' a meaningless jump, so it is
+    treated like f'(x) = 0. The threshold is thus relative to f' itself (its change over one
+    ulp, ≈ |f''(x)|·eps·|x| with eps that of the float type), with no tuned constant. Not when the step
+    |f/f'| is at most one ulp: then x is a root to that precision (e.g. a double root, where f'
+    vanishes too) and the iterate moves by at most one float. Neighbour slopes that are not
+    finite (outside the domain of f) are ignored.
+    """
+    spread = max((abs(d - dfx) for d in neighbour_slopes if _finite(d)), default=None)
+    if spread is None or abs(dfx) > spread or abs(fx / dfx) <= ulp:
+        return None
+    return spread
+
+
+def _flat_message(where: str, k: int, dfx: Any, spread: Any, step: Any) -> str:
+    return (f"{where}: f'(x_{k}) = {dfx!r} is 0 to the precision of x_{k} (f' changes by {float(spread):.3g} "
+            f"≥ |f'(x_{k})| between x_{k} and its nearest representable neighbour): the tangent is horizontal "
+            f"within rounding and its step f/f' = {float(step):.3g} is meaningless; start away from the "
+            "critical point or use a higher precision")
+
+
+def _check(xs: np.ndarray, fxs: np.ndarray, dfxs: np.ndarray, near: np.ndarray) -> None:
+    """The host check after the jitted loop; ``near[k]`` = f' at the floats below and above xₖ."""
     for k in range(len(fxs)):  # iteration k + 1 computes x_{k+1} from x_k
         where = f"Newton iteration {k + 1} (from x_{k} = {float(xs[k])!r})"
         if not np.isfinite(fxs[k]):
@@ -104,6 +150,9 @@ def _check(xs: np.ndarray, fxs: np.ndarray, dfxs: np.ndarray) -> None:
             raise ValueError(f"{where}: f'(x_{k}) = 0, the tangent is horizontal and never meets the x-axis")
         if not np.isfinite(dfxs[k]):
             raise ValueError(f"{where}: f'(x_{k}) = {dfxs[k]} is not finite")
+        spread = _flat_tangent(float(fxs[k]), float(dfxs[k]), near[k].astype(np.float64), float(np.spacing(np.abs(xs[k]))))
+        if spread is not None:
+            raise ValueError(_flat_message(where, k, float(dfxs[k]), spread, fxs[k] / dfxs[k]))
         if not np.isfinite(xs[k + 1]):
             raise ValueError(f"{where}: x_{k + 1} = {xs[k + 1]} is not finite (overflow)")
 
@@ -123,8 +172,9 @@ def newton_python(f: Callable[[Any], Any], df: Callable[[Any], Any], x0: Any, n:
     :class:`~decimal.Decimal` (see :func:`newton_decimal`).
 
     Raises:
-      ValueError: naming the iteration, when f'(xₖ) = 0 or f or f' fails at xₖ (a domain error,
-        e.g. ``Decimal.sqrt`` of a negative number) or gives a non-finite value.
+      ValueError: naming the iteration, when f'(xₖ) = 0 — exactly, or for ``float`` and
+        ``Decimal`` iterates to the precision of xₖ (as :func:`newton`) — or f or f' fails at xₖ
+        (a domain error, e.g. ``Decimal.sqrt`` of a negative number) or gives a non-finite value.
     """
     if int(n) != n or n < 0:
         raise ValueError(f"newton_python needs a number of iterations n ≥ 0, got {n!r}")
@@ -144,8 +194,31 @@ def newton_python(f: Callable[[Any], Any], df: Callable[[Any], Any], x0: Any, n:
             continue
         if dfx == 0:
             raise ValueError(f"{where}: f'(x_{k}) = 0, the tangent is horizontal and never meets the x-axis")
+        around = _neighbours(x)
+        if around is not None:  # floats and decimals have a precision; fractions are exact
+            below, above, ulp = around
+            slopes = []
+            for y in (below, above):
+                try:
+                    slopes.append(df(y))
+                except (ArithmeticError, ValueError):
+                    pass  # a neighbour outside the domain of f' tells nothing
+            spread = _flat_tangent(fx, dfx, slopes, ulp)
+            if spread is not None:
+                raise ValueError(_flat_message(where, k, dfx, spread, fx / dfx))
         xs.append(x - fx / dfx)
     return xs
+
+
+def _neighbours(x: Any) -> tuple[Any, Any, Any] | None:
+    """The floats (or decimals, in the current context) just below and above x, and the spacing
+    at x; ``None`` for exact numbers (int, Fraction)."""
+    if isinstance(x, Decimal):
+        below, above = x.next_minus(), x.next_plus()
+        return below, above, above - x
+    if isinstance(x, float) and math.isfinite(x):
+        return math.nextafter(x, -math.inf), math.nextafter(x, math.inf), math.ulp(x)
+    return None
 
 
 def _finite(v: Any) -> bool:
