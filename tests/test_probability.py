@@ -117,6 +117,46 @@ def test_temperature_limits(x64, x):
     assert all(a <= b + 1e-12 for a, b in zip(entropies, entropies[1:], strict=False))
 
 
+def _argmax_limit(x):
+    """The T → 0 limit of softmax(x / T): the maxima share the mass equally."""
+    x = np.asarray(x)
+    top = (x == x.max()).astype(np.float64)
+    return top / top.sum()
+
+
+@pytest.mark.parametrize("x64_on", [True, False])
+def test_temperature_tiny_and_normal_against_jax_softmax(x64_on):
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(x64_on):
+        dtype = jnp.result_type(float)
+        eps = float(jnp.finfo(dtype).eps)
+        for k in (2, 5):
+            # |x| ≤ 1.5: x / 3e-308 stays finite in float64, so jax.nn.softmax(x / T) is defined.
+            x = jnp.asarray(rng.uniform(-1.5, 1.5, k), dtype)
+            for t in (1e-308, 3e-308, 1e-30, 0.1, 0.5, 1.0, 2.0, 10.0):
+                ref = jax.nn.softmax(x / jnp.asarray(t, dtype))
+                ours = softmax_temperature(x, t)
+                assert np.all(np.isfinite(ours)) and float(jnp.sum(ours)) == pytest.approx(1, abs=4 * eps)
+                if np.all(np.isfinite(ref)):
+                    # Both exponents (x_i − max)/T and x_i/T − max/T carry an absolute rounding
+                    # error ≤ eps·(|x_i| + |max|)/T ≤ 3·eps/T; e^a turns it into a relative one,
+                    # doubled by the normalisation, plus eps per term of the sum.
+                    np.testing.assert_allclose(ours, ref, rtol=6 * eps / t + (k + 2) * eps, atol=0)
+                else:  # T is 0 for XLA (subnormal: flushed; or below float32's range): x / T = ±inf
+                    assert t < float(jnp.finfo(dtype).tiny)
+                if t <= 1e-30:
+                    np.testing.assert_array_equal(ours, _argmax_limit(x))
+        # Larger x (x / 1e-308 overflows: jax.nn.softmax gives NaN) and ties: the limit, shared.
+        x = jnp.asarray([1.0, 3.0, 3.0, -2.0], dtype)
+        assert np.all(np.isnan(jax.nn.softmax(x / 1e-308)))
+        for t in (1e-308, 1e-30):
+            np.testing.assert_array_equal(softmax_temperature(x, t), [0, 0.5, 0.5, 0])
+            np.testing.assert_array_equal(jax.jit(softmax_temperature)(x, t), [0, 0.5, 0.5, 0])
+        np.testing.assert_array_equal(softmax_temperature(x, 1e-30), jax.nn.softmax(x / 1e-30))
+        g = jax.grad(lambda x: softmax_temperature(x, 1e-308)[1])(x)
+        assert np.all(np.isfinite(g))
+
+
 @given(t=st.floats(0.01, 100))
 def test_temperature_fixed_point_at_one_half(x64, t):
     assert float(softmax_temperature(jnp.array([0.5, 0.5]), t)[0]) == pytest.approx(0.5)
@@ -268,6 +308,12 @@ def test_dropout_expectation_and_test_time():
 def test_errors_are_clear():
     with pytest.raises(ValueError, match="temperature must be > 0"):
         softmax_temperature(jnp.ones(3), 0.0)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=rf"temperature must be > 0 and finite, got {bad!r}"):
+            softmax_temperature(jnp.ones(3), bad)
+    for bad in ("0.5", None, [1.0, 2.0], True):
+        with pytest.raises(TypeError, match=r"temperature must be a real number, got"):
+            softmax_temperature(jnp.ones(3), bad)
     with pytest.raises(ValueError, match="must sum to 1"):
         losses.categorical_crossentropy(jnp.array([[0.0, 1.0]]), jnp.array([[0.7, 0.7]]))
     with pytest.raises(ValueError, match="negative entries"):

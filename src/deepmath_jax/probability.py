@@ -96,15 +96,40 @@ def softmax_jacobian(x: ArrayLike) -> Array:
 def softmax_temperature(x: ArrayLike, temperature: float, axis: int = -1) -> Array:
     """softmax_T(X) = softmax(X / T) (chapter 17, L8566–8578).
 
-    T = 1 is softmax; T → 0⁺ tends to the one-hot vector of the argmax, T → ∞ to the uniform
-    distribution 1/k.
+    T = 1 is softmax; T → 0⁺ tends to the one-hot vector of the argmax (tied maxima share the
+    mass equally), T → ∞ to the uniform distribution 1/k.
+
+    Computed as softmax((X − max X) / T): the same distribution (softmax is invariant by
+    constants), but x_i / T is never formed, so a tiny T cannot overflow it (x / 1e-308 = ±inf
+    and inf − inf = NaN in ``jax.nn.softmax(x / T)``): the exponents are ≤ 0 and exactly 0 at
+    the maxima. A T that is 0 in the arithmetic of x's float type (1e-308 in float32, or a
+    subnormal T, which XLA flushes to zero) gives the T → 0 limit itself, whose gradient is 0.
+    Differentiable in x.
 
     Raises:
-      ValueError: if T ≤ 0 (no distribution is defined there).
+      TypeError: if T is not a real scalar.
+      ValueError: if T ≤ 0 (no distribution is defined there) or T is not finite. A T traced by
+        ``jit`` is not checked.
     """
-    if _is_concrete(temperature) and not float(temperature) > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    return softmax(jnp.asarray(x) / temperature, axis=axis)
+    if _is_concrete(temperature):
+        if np.ndim(temperature) != 0 or isinstance(temperature, (str, bytes, bool)):
+            raise TypeError(f"temperature must be a real number, got {temperature!r}")
+        try:
+            t = float(temperature)
+        except (TypeError, ValueError):
+            raise TypeError(f"temperature must be a real number, got {temperature!r}") from None
+        if not (t > 0 and math.isfinite(t)):
+            raise ValueError(f"temperature must be > 0 and finite, got {temperature!r}")
+    x = jnp.asarray(x)
+    if x.ndim == 0:
+        raise ValueError("softmax_temperature needs a vector (at least one axis), got a scalar")
+    x = x.astype(jnp.result_type(x.dtype, float))
+    t = jnp.asarray(temperature, x.dtype)
+    z = x - jax.lax.stop_gradient(jnp.max(x, axis=axis, keepdims=True))  # ≤ 0, 0 at the maxima
+    vanished = t == 0  # T below the smallest float of x's type: the T → 0 limit
+    top = (z == 0).astype(x.dtype)
+    limit = top / jnp.sum(top, axis=axis, keepdims=True)
+    return jnp.where(vanished, limit, softmax(z / jnp.where(vanished, 1, t), axis=axis))
 
 
 def mean(x: ArrayLike) -> Array:
