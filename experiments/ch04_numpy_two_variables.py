@@ -117,13 +117,15 @@ def own_functions(exp: Experiment, log: list[str]) -> None:
         return jnp.cos(x) ** 2 - jnp.sin(x) ** 2
 
     with exp.section("§2.1 own functions"):
-        exp.explain(
-            "ma_formule(x) = cos²x − sin²x",
+        exp.agree(
+            "ma_formule(x) = cos²x − sin²x on [−3 … 3]",
             book_line=1982,
-            book_value="cos(x)**2 - sin(x)**2 (book) / cos(x)**2 + sin(x)**2 (authors' pythonxy_numpy_3.py)",
-            value=f"book's formula used: max |ma_formule(x) − cos 2x| on [−3, 3] = {float(jnp.max(jnp.abs(ma_formule(X) - jnp.cos(2 * X)))):.1e}",
-            reason="the authors' script differs from the printed code (cos² + sin², identically 1); we follow the "
-            "book's text, which is cos 2x; the book prints no value",
+            ours=ma_formule(X),
+            reference=jnp.cos(2 * X),
+            tolerance=1e-15,
+            reference_name="cos 2x",
+            reason="the book's printed code; the authors' pythonxy_numpy_3.py has cos² + sin² (identically 1) "
+            "instead: we follow the book's text; the book prints no value",
         )
         tri = lambda n: n * (n + 1) / 2  # noqa: E731
         exp.compare("f = lambda n: n(n+1)/2 on [1..5] (triangular numbers)", book_line=1990, book_value=[1, 3, 6, 10, 15], value=tri(jnp.arange(1, 6)))
@@ -283,13 +285,21 @@ def figures(exp: Experiment) -> None:
     exp.savefig(fig, "surface_with_contours_below")
 
     with exp.section("§3.2 the 'peaks' function"):
+        # At points with y ≠ x, where the script's typo shows: the script's formula (book value),
+        # ours, and MATLAB's documented form 3(1−x)²e^{−x²−(y+1)²} − 10(x/5 − x³ − y⁵)e^{−x²−y²}
+        # − ⅓e^{−(x+1)²−y²} (the right value).
+        px, py = np.array([0.0, -1.0, 1.0, 0.5]), np.array([1.0, 0.5, -1.0, -0.5])
+        common = 3 * (1 - px) ** 2 * np.exp(-(px**2) - (py + 1) ** 2) - 10 * (px / 5 - px**3 - py**5) * np.exp(-(px**2) - py**2)
         exp.explain(
-            "peaks: last term −⅓ e^{−(x+1)² − y²}",
+            "peaks at (0, 1), (−1, 0.5), (1, −1), (0.5, −0.5): last term −⅓ e^{−(x+1)² − y²}",
             book_line=2152,
-            book_value="−(1/3) exp(−(x+1)² − x²) (authors' pythonxy_matplolib_4.py; the book prints only the figure)",
-            value="−(1/3) exp(−(x+1)² − y²) (MATLAB's peaks)",
-            reason="the authors' script, commented 'from matlab website', has −x² where MATLAB's peaks has −y² in the last "
-            "exponent (a typo: §14 item 2); we draw MATLAB's function",
+            book_value=(common - np.exp(-((px + 1) ** 2) - px**2) / 3).tolist(),
+            value=np.asarray(peaks(jnp.asarray(px), jnp.asarray(py))).tolist(),
+            expected=(common - np.exp(-((px + 1) ** 2) - py**2) / 3).tolist(),
+            tolerance=1e-12,
+            reason="book value: the authors' script pythonxy_matplolib_4.py (the book prints only the figure), "
+            "commented 'from matlab website', which has −(x+1)² − x² where MATLAB's peaks has −(x+1)² − y² in "
+            "the last exponent (a typo: §14 item 2); we draw MATLAB's function, checked against its documented form",
         )
 
 

@@ -57,13 +57,17 @@ def perceptrons(exp: Experiment) -> None:
 
     sep18 = P.separating_perceptron(P.SQUARES_18, P.ROUNDS_18)
     with exp.section("§1.2 affine perceptron, exercise of L2313"):
-        exp.explain(
+        on_squares = P.perceptron(sep18[0], jnp.asarray(P.SQUARES_18, dtype=jnp.float64), sep18[1])
+        on_rounds = P.perceptron(sep18[0], jnp.asarray(P.ROUNDS_18, dtype=jnp.float64), sep18[1])
+        exp.claim(
             "a perceptron separating the squares from the rounds",
             book_line=2313,
-            book_value="exercise (no answer printed)",
-            value=f"a = {sep18[0][0]:.4f}, b = {sep18[0][1]:.4f}, c = {sep18[1]:.4f} (linear programming)",
-            reason="an exercise: the book gives no answer; separating_perceptron finds one, which puts "
-            "F = 1 on the 7 squares and 0 on the 6 rounds of the figure (fig_neurones_18.tikz)",
+            book_claim="exercise: find an affine perceptron with F = 1 on the squares, 0 on the rounds",
+            holds=bool(jnp.all(on_squares == 1) and jnp.all(on_rounds == 0)),
+            value=f"a = {sep18[0][0]:.4f}, b = {sep18[0][1]:.4f}, c = {sep18[1]:.4f} (linear programming): "
+            f"F = {np.asarray(on_squares).astype(int).tolist()} on the squares, "
+            f"{np.asarray(on_rounds).astype(int).tolist()} on the rounds",
+            reason="the book prints no answer; the 7 squares and 6 rounds of the figure (fig_neurones_18.tikz)",
         )
 
     with exp.section("§1.2 height / weight (sigmoid neuron)"):
@@ -156,13 +160,9 @@ def gates(exp: Experiment) -> None:
         t_or3 = P.truth_table(P.OR3)
         exp.compare("x OR y OR z with (1, 1, 1), bias −1", book_line=2476, book_value=[0, 1, 1, 1, 1, 1, 1, 1], value=[t_or3[p] for p in order3])
         t_and3 = P.truth_table(P.AND3)
-        exp.explain(
-            "x AND y AND z (exercise)",
-            book_line=2481,
-            book_value="exercise (no answer printed)",
-            value=f"(1, 1, 1), bias −3: truth table {[t_and3[p] for p in order3]}",
-            reason="an exercise without printed answer; the perceptron H(x + y + z − 3) realises it",
-        )
+        # An exercise without printed answer: H(x + y + z − 3) against the gate's truth table.
+        exp.compare("x AND y AND z (exercise): (1, 1, 1), bias −3, truth table", book_line=2481,
+                    book_value=[0, 0, 0, 0, 0, 0, 0, 1], value=[t_and3[p] for p in order3])
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     X, Y = np.meshgrid(np.linspace(-0.5, 1.5, 200), np.linspace(-0.5, 1.5, 200))
@@ -198,31 +198,32 @@ def networks(exp: Experiment) -> None:
     with exp.section("§3.1 exercise network (L2541)"):
         inputs = [(0, 0, 0), (1, 0, 0), (1, -1, 1), (3, 2, 1)]
         outs = [evaluate(P.EXERCISE_NETWORK, *p) for p in inputs]
-        for p, o in zip(inputs, outs, strict=True):
-            exp.explain(
-                f"(Y₁, Y₂) at {p}",
-                book_line=2545,
-                book_value="exercise (no answer printed)",
-                value=o,
-                reason="an exercise without printed answer; value computed by the network and checked by a scalar hand computation in tests/test_perceptron.py",
-            )
+
+        def by_hand(x, y, z):  # the figure's weights, one neuron at a time
+            s1, s2 = max(0, x - 2 * y + 3 * z), max(0, 2 * x - 4 * y + z)
+            return [max(0, s1 - 2 * s2), max(0, 2 * s1 + s2)]
+
+        exp.agree(f"(Y₁, Y₂) at {', '.join(map(str, inputs))} (exercise: no answer printed)", book_line=2545,
+                  ours=outs, reference=[by_hand(*p) for p in inputs], tolerance=0.0,
+                  reference_name="the network by hand, neuron by neuron")
         # Y1 = 1, Y2 = 7: s1 − 2 s2 = 1 and 2 s1 + s2 = 7 give (s1, s2) = (3, 1); then one (x, y, z)
         s12 = np.linalg.solve([[1.0, -2.0], [2.0, 1.0]], [1.0, 7.0])
         xyz = np.linalg.lstsq(np.array([[1.0, -2, 3], [2, -4, 1]]), s12, rcond=None)[0]
-        exp.explain(
-            "an (x, y, z) with Y₁ = 1 and Y₂ = 7",
-            book_line=2547,
-            book_value="exercise (no answer printed)",
-            value=f"(s₁, s₂) = {s12.round(6).tolist()}, (x, y, z) = {xyz.round(6).tolist()} → (Y₁, Y₂) = {np.round(evaluate(P.EXERCISE_NETWORK, *xyz), 9).tolist()}",
-            reason="an exercise; solved by hand: the output layer fixes (s₁, s₂), then any solution of the first layer's linear system",
-        )
-        exp.explain(
-            "Y₂ = 0 but Y₁ ≠ 0?",
-            book_line=2550,
-            book_value="exercise (no answer printed)",
-            value="impossible: Y₂ = ReLU(2s₁ + s₂) with s₁, s₂ ≥ 0 vanishes only for s₁ = s₂ = 0, and then Y₁ = 0 (property test)",
-            reason="an exercise without printed answer",
-        )
+        # Solved by hand: the output layer fixes (s₁, s₂) = (3, 1), then any solution of the first
+        # layer's linear system; (Y₁, Y₂) of that point to float64 round-off (lstsq).
+        exp.compare(f"an (x, y, z) with Y₁ = 1 and Y₂ = 7: (x, y, z) = {xyz.round(6).tolist()}", book_line=2547,
+                    book_value=[1.0, 7.0], value=evaluate(P.EXERCISE_NETWORK, *xyz), tolerance=1e-12)
+        # Y₂ = ReLU(2s₁ + s₂) with s₁, s₂ ≥ 0 vanishes only for s₁ = s₂ = 0, and then Y₁ = 0: checked
+        # on random inputs, many of which have Y₂ = 0 (both first-layer neurons off).
+        pts = jax.random.uniform(exp.key(2550), (100_000, 3), minval=-10.0, maxval=10.0, dtype=jnp.float64)
+        Y = np.asarray(jax.vmap(lambda q: P.apply_network(P.EXERCISE_NETWORK, q))(pts))
+        zero2 = Y[:, 1] == 0
+        exp.claim("Y₂ = 0 but Y₁ ≠ 0?", book_line=2550,
+                  book_claim="exercise: is there an (x, y, z) with Y₂ = 0 but not Y₁? (no answer printed)",
+                  holds=bool(zero2.sum() > 0 and np.all(Y[zero2, 0] == 0)),
+                  value=f"no: of 100 000 random points of [−10, 10]³, {int(zero2.sum())} have Y₂ = 0, "
+                  f"{int(np.sum(zero2 & (Y[:, 0] != 0)))} of them Y₁ ≠ 0",
+                  reason="Y₂ = ReLU(2s₁ + s₂) with s₁, s₂ ≥ 0 vanishes only for s₁ = s₂ = 0, and then Y₁ = 0")
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.3))
     region_plot(axes[0], R.SECTOR_NETWORK, -4, 4, 300, "AND of H(−x + 3y), H(2x + y): a sector (L2560)")

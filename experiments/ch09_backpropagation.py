@@ -30,20 +30,9 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from deepmath_jax import backprop, descent, hebb, learning, smile  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, printed_tolerance, run_chapter  # noqa: E402
+from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(9, "backpropagation", "Rétropropagation / Backpropagation", book_lines=(4918, 5434))
-
-
-def compare_point(exp: Experiment, name: str, line: int, book: list[str], value) -> None:
-    """One row for a vector whose printed components have the same number of decimals, one row
-    per component otherwise (each judged with its own printed digit)."""
-    value = [float(v) for v in np.asarray(value).ravel()]
-    if len({printed_tolerance(b) for b in book}) == 1:
-        exp.compare(name, book_line=line, book_value=book, value=value)
-    else:
-        for i, (b, v) in enumerate(zip(book, value, strict=True)):
-            exp.compare(f"{name}[{i}]", book_line=line, book_value=b, value=v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +55,7 @@ def logistic(exp: Experiment) -> None:
     # The book's hand gradient (L5020–5030) in the book's hand-written descent.
     by_hand = descent.book_gradient_descent(E, lambda p: learning.logistic_error_grad(p, xy, z), p0, 1.0, 1000)
     table = {  # L5039–5053: k: P_k, grad E(P_k), E(P_k)
-        0: (["0", "1", "-2"], ["-0.077", "0.192", "0.005"], "0.450"),
+        0: ([0, 1, -2], ["-0.077", "0.192", "0.005"], "0.450"),  # P_0: exact
         1: (["0.077", "0.807", "-2.005"], ["-0.072", "0.213", "0.0069"], "0.404"),
         2: (["0.149", "0.593", "-2.012"], ["-0.094", "0.188", "-0.0062"], "0.355"),
         3: (["0.244", "0.404", "-2.006"], ["-0.120", "0.137", "-0.0237"], "0.313"),
@@ -83,14 +72,15 @@ def logistic(exp: Experiment) -> None:
     line = {k: 5039 + k for k in range(11)} | {100: 5051, 1000: 5053}
     with exp.section("logistic neuron σ(ax + by + c), P0 = (0, 1, −2), δ = 1"):
         for k, (p, g, e) in table.items():
-            compare_point(exp, f"P_{k}", line[k], p, h.points[k])
-            compare_point(exp, f"grad E(P_{k})", line[k], g, h.grads[k])
+            # each component judged with its own printed digit
+            exp.compare(f"P_{k}", book_line=line[k], book_value=p, value=h.points[k])
+            exp.compare(f"grad E(P_{k})", book_line=line[k], book_value=g, value=h.grads[k])
             exp.compare(f"E(P_{k})", book_line=line[k], book_value=e, value=float(h.losses[k]))
-        exp.compare("max |book hand gradient (L5020–5030) − jax.grad| over the 1001 points", book_line=5020,
-                    book_value=0.0, tolerance=1e-15,
-                    value=float(jnp.max(jnp.abs(jax.vmap(lambda p: learning.logistic_error_grad(p, xy, z))(h.points) - h.grads))))
-        exp.compare("max |hand-written descent − optax descent| over the 1001 points", book_line=5033,
-                    book_value=0.0, tolerance=1e-12, value=float(jnp.max(jnp.abs(by_hand.points - h.points))))
+        exp.agree("the book's hand gradient (L5020–5030) at the 1001 points", book_line=5020,
+                  ours=jax.vmap(lambda p: learning.logistic_error_grad(p, xy, z))(h.points), reference=h.grads,
+                  tolerance=1e-15, reference_name="jax.grad")
+        exp.agree("the hand-written descent: the 1001 points", book_line=5033, ours=by_hand.points,
+                  reference=h.points, tolerance=1e-12, reference_name="the optax descent")
     p1000 = h.points[1000]
     with exp.section("predictions with P_1000"):
         for point, book, ln in (((0, 3), "0.0003", 5085), ((1, 1), "0.86", 5085), ((4, 3), "0.56", 5087),
@@ -248,13 +238,13 @@ def perceptron(exp: Experiment) -> None:
     with exp.section("perceptron and Hebb rule"):
         # The rule by cases (L5198–5210) is SGD through the virtual step H̃' ≡ 1 (L5190).
         # Every weight of the run against every example: both updates, all cases met.
-        def both(w, xi, zi):
-            return hebb.hebb_step(w, xi, zi, 0.1) - hebb.sgd_step(w, xi, zi, 0.1)
+        def every(step):
+            return jax.vmap(jax.vmap(lambda w, xi, zi: step(w, xi, zi, 0.1), in_axes=(None, 0, 0)),
+                            in_axes=(0, None, None))(run.weights, jnp.asarray(pts), jnp.asarray(labels))
 
-        diffs = jax.vmap(jax.vmap(both, in_axes=(None, 0, 0)), in_axes=(0, None, None))(
-            run.weights, jnp.asarray(pts), jnp.asarray(labels))
-        exp.compare("Hebb rule by cases = SGD with H̃' ≡ 1 (max |difference| over the run)", book_line=5190,
-                    book_value=0.0, value=float(jnp.max(jnp.abs(diffs))), tolerance=1e-15)
+        exp.agree("Hebb rule by cases: the update of every weight of the run on every example", book_line=5190,
+                  ours=every(hebb.hebb_step), reference=every(hebb.sgd_step), tolerance=1e-15,
+                  reference_name="SGD with H̃' ≡ 1")
         exp.compare("separable data (30 points, own): every point right after finitely many passes",
                     book_line=5213, book_value=True,
                     value=run.converged_pass is not None
@@ -318,11 +308,17 @@ def lemniscate(exp: Experiment) -> None:
         for (p, s), (acc, loss, _) in results.items():
             w.writerow([p, s, f"{acc:.4f}", f"{loss:.5f}"])
     dead = sum(1 for (acc, loss, out) in results.values() if np.all(out == 0))
+    acc = {p: results[(p, best[p])][0] for p in ps}
+    big = [acc[p] for p in ps if p >= 20]
     with exp.section("lemniscate zones"):
-        exp.explain(
-            "best accuracy per p (share of the grid points classified right)", book_line=5288,
-            book_value="good approximation from p = 20",
-            value={str(p): round(results[(p, best[p])][0], 4) for p in ps},
+        # "Good" read as at least 90 % of the grid points on the right side of the zone border;
+        # the book's pictures for p = 3 … 15 are visibly off: p = 3 stays under that.
+        exp.claim(
+            "best accuracy per p (share of the grid points classified right): ≥ 90 % from p = 20, not at p = 3",
+            book_line=5288,
+            book_claim="on obtient une bonne approximation à partir de p = 20",
+            holds=bool(big) and min(big) >= 0.90 and acc[min(ps)] < 0.90,
+            value={str(p): round(a, 4) for p, a in acc.items()},
             reason=f"the book shows pictures only; here {n}×{n} grid points, Adam (the authors' script; the book "
             f"says SGD), {epochs} epochs of batches of 100, best of {seeds} seed(s) per p; {dead} of "
             f"{len(results)} runs ended with a dead ReLU output (F ≡ 0, every point blue), as can happen "
@@ -392,22 +388,7 @@ def cells(exp: Experiment) -> None:
     setting = (f"Adam (as the authors' script; the book says SGD), {epochs} epochs of batches of 100, "
                f"{seeds} seeds (data split and initial weights)")
     with exp.section("three black cells: accuracy (rounded F = height)"):
-        for p in ps:
-            tr = np.array([scores[(p, s)][0] for s in range(seeds)]) * 100
-            te = np.array([scores[(p, s)][1] for s in range(seeds)]) * 100
-            b = int(np.argmax(te))
-            _, _, book_tr, book_te = CELLS_TABLE[p]
-            exp.explain(
-                f"p = {p}: train %, test % (best seed by test)", book_line=5325 + list(CELLS_TABLE).index(p),
-                book_value=[book_tr, book_te], value=[round(float(tr[b]), 1), round(float(te[b]), 1)],
-                reason=f"the book keeps the best of several runs; mean ± sd over the seeds: train "
-                f"{tr.mean():.1f} ± {tr.std():.1f} %, test {te.mean():.1f} ± {te.std():.1f} %; {setting}",
-            )
-        if 10 in ps:
-            b = max(range(seeds), key=lambda s: scores[(10, s)][1])
-            exp.explain("p = 10, best run: correct of 570 (train, test)", book_line=5319, book_value=["560", "506"],
-                        value=[round(scores[(10, b)][0] * half), round(scores[(10, b)][1] * (len(x) - half))],
-                        reason=f"one of the book's best runs; here the best of {seeds} seeds; {setting}")
+        cells_claims(exp, scores, ps, seeds, half, len(x) - half, setting)
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (label, color) in enumerate((("train", "tab:blue"), ("test", "tab:orange"))):
         means = [100 * np.mean([scores[(p, s)][i] for s in range(seeds)]) for p in ps]
@@ -422,6 +403,66 @@ def cells(exp: Experiment) -> None:
     exp.savefig(fig, "cells")
 
 
+def cells_claims(exp: Experiment, scores: dict, ps: tuple[int, ...], seeds: int, n_train: int, n_test: int,
+                 setting: str) -> None:
+    """The book's comments on its table (L5322–5333), checked on ours. The book keeps the best
+    of several runs: so do we, the best seed of each p (by train % for the training claim, by
+    test % for the others). Thresholds: "quasi-parfaite" is ≥ 95 % (the book: 98–100 %), the
+    test % "plafonnent à 90 %" lie in [85, 92] %, the book's best p = 10 run (98 %, 89 %) is
+    matched at ≥ 95 % and ≥ 85 %."""
+    full = not exp.quick
+    pct = {k: 100 * np.array([[scores[(p, s)][k] for s in range(seeds)] for p in ps]) for k in (0, 1)}
+    best_train = pct[0].max(axis=1)  # per p
+    by_test = pct[1].argmax(axis=1)
+    tr, te = pct[0][np.arange(len(ps)), by_test], pct[1][np.arange(len(ps)), by_test]
+    book = {p: f"{CELLS_TABLE[p][2]}/{CELLS_TABLE[p][3]}" for p in ps}
+    quick_why = (f"--quick trains p = {', '.join(map(str, ps))} for the epochs below: the book's level needs "
+                 "the full run (4000 epochs, p = 3 … 20); run without --quick")
+    rises = bool(np.all(np.diff(best_train) >= 0))
+    perfect = [float(t) for p, t in zip(ps, best_train, strict=True) if p >= 10]
+    exp.claim("train % rises with p" + (", quasi-perfect (≥ 95 %) from p = 10" if full else ""), book_line=5331,
+              book_claim="plus il y a de neurones, plus F modélise correctement les données d'apprentissage : "
+              f"à partir de p ≥ 10 la modélisation est quasi-parfaite (book, train % by p: "
+              f"{', '.join(f'{p}: {CELLS_TABLE[p][2]}' for p in CELLS_TABLE)})",
+              holds=rises and (not full or (bool(perfect) and min(perfect) >= 95.0)),
+              value={str(p): round(float(t), 1) for p, t in zip(ps, best_train, strict=True)},
+              reason=f"best train % of {seeds} seeds per p; {setting}" + ("" if full else f"; {quick_why}"))
+    below = bool(np.all(te < tr))
+    cap = float(te.max())
+    exp.claim("test % below train % for every p, levelling off near 90 %", book_line=5332,
+              book_claim="les pourcentages de réussite pour les données de test sont toujours inférieurs et "
+              f"plafonnent à 90% (book, train/test by p: {', '.join(f'{p}: {v}' for p, v in book.items())})",
+              holds=below and cap <= 92.0 and (not full or cap >= 85.0),
+              value={str(p): [round(float(a), 1), round(float(b), 1)] for p, a, b in zip(ps, tr, te, strict=True)},
+              reason="[train %, test %] of the best seed by test per p; the highest test % in [85, 92] %"
+              + ("" if full else " (≤ 92 % only at --quick size)") + f"; {setting}")
+    if 20 in ps and full:
+        i20 = ps.index(20)
+        earlier = [float(t) for p, t in zip(ps, te, strict=True) if p < 20]
+        exp.claim("over-fitting from p = 20: test % regresses while the training data are fitted", book_line=5333,
+                  book_claim="avec plus de 40 neurones (p = 20), les pourcentages de réussite sur les tests régressent "
+                  "par rapport à des réseaux ayant moins de neurones, bien que les données d'apprentissage soient "
+                  "parfaitement modélisées (book: 100 % / 85 % at p = 20, 90 % at p = 10, 15)",
+                  holds=bool(earlier) and float(te[i20]) < max(earlier) and float(tr[i20]) >= 99.0,
+                  value={"p = 20 [train, test]": [round(float(tr[i20]), 1), round(float(te[i20]), 1)],
+                         "best test for p < 20": round(max(earlier), 1)},
+                  reason=f"best seed by test per p; 'parfaitement modélisées' is ≥ 99 %; {setting}")
+    else:
+        exp.skip("over-fitting from p = 20: test % regresses while the training data are fitted", book_line=5333,
+                 book_value="sur-apprentissage pour p = 20", reason=quick_why)
+    if 10 in ps:
+        i10 = ps.index(10)
+        value = [round(float(tr[i10]) * n_train / 100), round(float(te[i10]) * n_test / 100)]
+        if full:
+            exp.claim("p = 10, best run: correct of 570 (train, test)", book_line=5319,
+                      book_claim="un des meilleurs résultats : 560 de 570 (98 %) en apprentissage, 506 de 570 (89 %) en test",
+                      holds=float(tr[i10]) >= 95.0 and float(te[i10]) >= 85.0, value=value,
+                      reason=f"the best of {seeds} seeds by test: ≥ 95 % and ≥ 85 %; {setting}")
+        else:
+            exp.explain("p = 10, best run: correct of 570 (train, test)", book_line=5319, book_value=["560", "506"],
+                        value=value, reason=f"one of the book's best runs; here the best of {seeds} seeds; {quick_why}")
+
+
 # --------------------------------------------------------------------------------------------
 # §3.2 A local minimum (L5358–5392)
 # --------------------------------------------------------------------------------------------
@@ -434,13 +475,14 @@ def local_minimum(exp: Experiment) -> None:
     left = descent.descend(E, jnp.array([-1.5]), descent.gradient_descent(0.02), 500)
     right = descent.descend(E, jnp.array([2.0]), descent.gradient_descent(0.02), 500)
     with exp.section("ReLU(ax − 1) neuron"):
+        # The minima a = ∓1 are exact: the descent's limit to float64 round-off, not ±1 of "−1".
         exp.compare("GD from a0 = −1.5 (a0 < 0) ends at the local minimum a = −1", book_line=5390,
-                    book_value="-1", value=float(left.final[0]))
-        exp.compare("GD from a0 = 2 ends at the global minimum a = +1", book_line=5390, book_value="1",
-                    value=float(right.final[0]))
-        exp.compare("E(−1), read on the figure E(a) (L5385)", book_line=5385, book_value="4",
+                    book_value=-1, value=float(left.final[0]), tolerance=1e-12)
+        exp.compare("GD from a0 = 2 ends at the global minimum a = +1", book_line=5390, book_value=1,
+                    value=float(right.final[0]), tolerance=1e-12)
+        exp.compare("E(−1), read on the figure E(a) (L5385)", book_line=5385, book_value=4,
                     value=float(learning.relu_neuron_error(-1.0)))
-        exp.compare("E(+1), read on the figure E(a) (L5385)", book_line=5385, book_value="1",
+        exp.compare("E(+1), read on the figure E(a) (L5385)", book_line=5385, book_value=1,
                     value=float(learning.relu_neuron_error(1.0)))
         plateau = learning.relu_neuron_error(jnp.linspace(-0.5, 1 / 3, 101))
         exp.compare("E on [−1/2, 1/3]: the constant part (max |E − 5|)", book_line=5383, book_value=5.0,
@@ -493,9 +535,9 @@ def chapter7_engines(exp: Experiment, xor_run: descent.History, step_run: descen
                     book_line=5141, book_value=XOR_P1000, value=p1000)
         exp.compare("XOR: E(P_1000), hand-written layered backprop", book_line=5143, book_value="0.0097",
                     value=float(backprop.loss_value(layers, xy, z[:, None], activations=acts)))
-        exp.compare("XOR: max |P_1000 by hand backprop − P_1000 by jax.grad + optax|", book_line=5141,
-                    book_value=0.0, value=float(jnp.max(jnp.abs(p1000 - xor_run.points[1000]))),
-                    tolerance=1e-10)  # the same float64 recurrence, summed in another order
+        exp.agree("XOR: P_1000 by hand backprop", book_line=5141, ours=p1000, reference=xor_run.points[1000],
+                  tolerance=1e-10,  # the same float64 recurrence, summed in another order
+                  reference_name="P_1000 by jax.grad + optax")
 
         x = jnp.concatenate([jnp.linspace(0, 2, 10), jnp.linspace(3, 5, 10), jnp.linspace(6, 8, 10)])
         zs = jnp.concatenate([jnp.zeros(10), jnp.ones(10), jnp.zeros(10)])
@@ -505,15 +547,15 @@ def chapter7_engines(exp: Experiment, xor_run: descent.History, step_run: descen
         p5000 = learning.step_weights(layers)
         exp.compare("step network: P_5000 trained with hand-written layered backprop", book_line=5240,
                     book_value=STEP_P5000, value=p5000)
-        exp.compare("step network: max |P_5000 by hand backprop − P_5000 by jax.grad + optax|", book_line=5240,
-                    book_value=0.0, value=float(jnp.max(jnp.abs(p5000 - step_run.points[5000]))),
-                    tolerance=1e-9)  # 5000 float64 steps from the same start
+        exp.agree("step network: P_5000 by hand backprop", book_line=5240, ours=p5000, reference=step_run.points[5000],
+                  tolerance=1e-9,  # 5000 float64 steps from the same start
+                  reference_name="P_5000 by jax.grad + optax")
         step_params0 = dict(zip(learning.STEP_WEIGHTS, (float(v) for v in ps0), strict=True))
         _, g0s = learning.error_gradient(learning.step_smile_network(), [{"x": float(v)} for v in np.asarray(x)],
                                          [float(v) for v in zs], step_params0)
-        exp.compare("step network: grad E(P_0) by the formule du sourire vs jax.grad (max |difference|)",
-                    book_line=5008, book_value=0.0, tolerance=1e-14,
-                    value=float(jnp.max(jnp.abs(jnp.array([g0s[k] for k in learning.STEP_WEIGHTS]) - step_run.grads[0]))))
+        exp.agree("step network: grad E(P_0) by the formule du sourire", book_line=5008,
+                  ours=jnp.array([g0s[k] for k in learning.STEP_WEIGHTS]), reference=step_run.grads[0],
+                  tolerance=1e-14, reference_name="jax.grad")
 
 
 def run(exp: Experiment) -> None:

@@ -16,8 +16,9 @@ The book's Keras programs with ``deepmath_jax.models`` (Flax NNX), the data of
 Datasets come from ``--data-dir`` (a tensorflow-datasets folder; nothing is downloaded): a part
 whose dataset is not prepared there has its rows skipped with how to supply it.
 ``--mnist-format-dir DIR`` runs part 1 on the MNIST-format IDX files of DIR (e.g. Debian's
-Fashion-MNIST), imported into tfds's format; its accuracies are then ``explained`` (another
-dataset), not compared. ``--quick`` trains on small sizes (CI).
+Fashion-MNIST), imported into tfds's format; the book's accuracies do not apply to another
+dataset (nor to ``--quick``): those rows check the band of a network that learns instead.
+``--quick`` trains on small sizes (CI).
 """
 
 from __future__ import annotations
@@ -44,17 +45,22 @@ CHAPTER = Chapter(
 )
 
 # Book table (L5617–5624) and the authors' script comment for p = 15 (tf2_chiffres.py).
-MNIST_TABLE = {
-    8: ("6442", "90.0", 5621),
-    10: ("8070", "91.4", 5622),
-    15: ("12175", "92.6", 5620),
-    20: ("16330", "93.4", 5623),
-    50: ("42310", "94.4", 5624),
+MNIST_TABLE = {  # p: weights (an exact count), test accuracy (%), book line
+    8: (6442, "90.0", 5621),
+    10: (8070, "91.4", 5622),
+    15: (12175, "92.6", 5620),
+    20: (16330, "93.4", 5623),
+    50: (42310, "94.4", 5624),
 }
 # Test accuracy of a 40-epoch SGD run varies with the seed (initial weights, shuffling) by a
 # few tenths of a percent for these small networks; one percentage point is the yardstick
 # for "reproduces the book's table" (the book prints one decimal of a single run).
 ACCURACY_TOLERANCE_PCT = 1.0
+# Off the book's setting (--quick, or another dataset) the book's accuracy does not apply, but a
+# network that learns is clearly above the 10 % of chance on ten classes, one that does not stays
+# near it. SGD 0.01 on sigmoid layers learns slowly: 3 epochs on 12 000 Fashion-MNIST images give
+# 28 % (p = 8) and 45 % (p = 50); 20 % is the floor of a learning run.
+LEARNING_FLOOR_PCT = 20.0
 KERAS_ADAM = optax.adam(1e-3, eps=1e-7)  # Keras's 'adam' (its ε is 1e-7, optax's 1e-8)
 KERAS_SGD = optax.sgd(0.01)  # Keras's 'sgd'
 
@@ -125,10 +131,12 @@ def digits(exp: Experiment) -> None:
                             tolerance=ACCURACY_TOLERANCE_PCT)
             else:
                 why = (f"run on {src.label} ({src.source}), not MNIST: another dataset, the "
-                       "value is reported, not compared" if not src.is_mnist else
+                       "book's value does not apply" if not src.is_mnist else
                        f"--quick: {epochs} epochs on {len(src.train)} images instead of 40 on "
                        "60 000")
-                exp.explain(name, book_line=line, book_value=acc, value=value, reason=why)
+                exp.compare_range(name, book_line=line, value=value, low=LEARNING_FLOOR_PCT, high=100.0,
+                                  book_claim=f"{acc} % (MNIST, 40 epochs); here: learns (chance is 10 %)",
+                                  reason=f"{why}: the band of a network that learns")
         exp.path("mnist_dense.json").write_text(json.dumps(
             {"data": src.source, "dataset": src.label, "results": results}, indent=2))
         digit_figures(exp, src, ps, results, trained[8])
@@ -273,12 +281,13 @@ def two_variables(exp: Experiment) -> None:
 # §5 IMDB reviews, §6 CIFAR-10
 # --------------------------------------------------------------------------------------------
 
-# "between 80% and 85%" (L6218): the interval's middle, half its width as the tolerance.
-IMDB_10_EPOCHS = ("82.5", 2.5)
-# "fluctuates around 85%" over epochs 10–30 (L6222): ±3 points around it.
+# "entre 80% et 85%" after 10 epochs (L6218): that band.
+IMDB_10_EPOCHS = ("entre 80% et 85%", 80.0, 85.0)
+# "fluctue autour de 85%" over epochs 10–30 (L6222): ±3 points around it.
 IMDB_PLATEAU = ("85", 3.0)
-# "the test loss no longer decreases after 5 epochs" (L6226), read off a curve: ±5 epochs.
-IMDB_BEST_EPOCH = ("5", 5.0)
+# "l'erreur ne diminue plus après 5 époques" (L6226), read off a curve: the test loss first
+# decreases (its lowest is not at epoch 1), and stops by about epoch 5: epochs 2 to 10.
+IMDB_BEST_EPOCH = ("l'erreur ne diminue plus après 5 époques", 2, 10)
 
 
 def imdb(exp: Experiment) -> None:
@@ -286,7 +295,7 @@ def imdb(exp: Experiment) -> None:
     SGD, batch 32; test accuracy and loss after each of 30 epochs (tf2_texte_overfit.py)."""
     with exp.section("§5 IMDB 1000 → 3 × ReLU(5) → σ"):
         m = nnx.eval_shape(lambda: models.imdb_dense(rngs=nnx.Rngs(0)))
-        exp.compare("weights (16 neurons)", book_line=6196, book_value="5071",
+        exp.compare("weights (16 neurons)", book_line=6196, book_value=5071,
                     value=models.count_params(m))
         limit = 2500 if exp.quick else None
         pair = kd.load_splits(exp, "imdb_reviews", train_limit=limit, test_limit=limit,
@@ -295,7 +304,9 @@ def imdb(exp: Experiment) -> None:
                  IMDB_10_EPOCHS[0]),
                 ("mean test accuracy over epochs 10–30 (%), book: about 85", 6222,
                  IMDB_PLATEAU[0]),
-                ("epoch of the lowest test loss, book: about 5", 6226, IMDB_BEST_EPOCH[0])]
+                ("epoch of the lowest test loss, book: about 5", 6226, IMDB_BEST_EPOCH[0]),
+                ("lowest test loss, below ln 2 (the loss of the constant prediction ½)", 6226,
+                 "l'erreur diminue (sur les données de test) au début")]
         if isinstance(pair, str):
             for name, line, book in rows:
                 exp.skip(name, book_line=line, book_value=book, reason=pair)
@@ -318,13 +329,24 @@ def imdb(exp: Experiment) -> None:
               f"{int(val_loss.argmin()) + 1}")
         values = [percent(val_acc[min(10, epochs) - 1]),
                   percent(val_acc[min(10, epochs) - 1:].mean()),
-                  int(val_loss.argmin()) + 1]
-        tolerances = [IMDB_10_EPOCHS[1], IMDB_PLATEAU[1], IMDB_BEST_EPOCH[1]]
+                  int(val_loss.argmin()) + 1,
+                  float(val_loss.min())]
         full = not exp.quick and len(train_ds) == 25000
-        for (name, line, book), value, tol in zip(rows, values, tolerances, strict=True):
-            if full:
-                exp.compare(name, book_line=line, book_value=book, value=value, tolerance=tol)
-            else:
+        if full:
+            (n10, l10, b10), (nplat, lplat, bplat), (nep, lep, bep), (nloss, lloss, bloss) = rows
+            exp.compare_range(n10, book_line=l10, book_claim=b10, value=values[0],
+                              low=IMDB_10_EPOCHS[1], high=IMDB_10_EPOCHS[2])
+            exp.compare(nplat, book_line=lplat, book_value=bplat, value=values[1],
+                        tolerance=IMDB_PLATEAU[1])
+            exp.compare_range(nep, book_line=lep, book_claim=bep, value=values[2],
+                              low=IMDB_BEST_EPOCH[1], high=IMDB_BEST_EPOCH[2],
+                              reason="the test loss first decreases, then no longer after about 5 epochs")
+            # A run that does not learn stays at or above ln 2 (balanced classes): the epoch of its
+            # "lowest" loss means nothing; this row fails it.
+            exp.compare_range(nloss, book_line=lloss, book_claim=bloss, value=values[3],
+                              high=float(np.log(2)), reason="ln 2 = 0.693: predicting ½ for every review")
+        else:
+            for (name, line, book), value in zip(rows, values, strict=True):
                 exp.explain(name, book_line=line, book_value=book, value=value,
                             reason=f"--quick: {epochs} epochs on {len(train_ds)} reviews "
                             "instead of 30 on 25 000")
@@ -347,8 +369,9 @@ def overfit_figures(exp: Experiment, hist: train.History) -> None:
         exp.savefig(fig, fname)
 
 
-# "moins de 50%" (L6297): the interval [0, 50] as its middle and half-width.
-CIFAR_DENSE_BOOK = ("25", 25.0)
+# "moins de 50%" (L6297): an upper bound, for a network that learns: chance is 10 % (ten
+# classes), a run that does not learn stays near it; 15 % is the floor of a learning run.
+CIFAR_DENSE_BOOK = ("moins de 50%", 15.0, 50.0)
 CIFAR_LABELS_FR = ("avion", "auto", "oiseau", "chat", "biche", "chien", "grenouille", "cheval",
                    "bateau", "camion")
 
@@ -362,6 +385,8 @@ def cifar_dense(exp: Experiment) -> None:
             book_line=6292,
             book_value="100 000",
             value=models.count_params(m),
+            expected=3072 * 30 + 30 + 3 * (30 * 30 + 30) + 30 * 10 + 10,
+            exact=True,
             reason="the book rounds: 3072·30+30 + 3·(30·30+30) + 30·10+10 = 95 290 exactly",
         )
         name = "test accuracy after 50 epochs with adam (%), book: under 50"
@@ -382,8 +407,9 @@ def cifar_dense(exp: Experiment) -> None:
         print(f"  CIFAR-10 dense: train {100 * hist['accuracy'][-1]:.1f}%, test {value:.1f}% "
               f"after {epochs} epochs ({seconds:.1f} s)")
         if not exp.quick and len(train_ds) == 50000:
-            exp.compare(name, book_line=6297, book_value=CIFAR_DENSE_BOOK[0], value=value,
-                        tolerance=CIFAR_DENSE_BOOK[1])
+            exp.compare_range(name, book_line=6297, book_claim=CIFAR_DENSE_BOOK[0], value=value,
+                              low=CIFAR_DENSE_BOOK[1], high=CIFAR_DENSE_BOOK[2],
+                              reason="15 %: above the 10 % of chance (ten classes)")
         else:
             exp.explain(name.replace("50 epochs", f"{epochs} epochs"), book_line=6297,
                         book_value="<50", value=value,

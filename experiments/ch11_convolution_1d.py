@@ -157,16 +157,18 @@ def examples(exp: Experiment) -> None:
     forward = jnp.concatenate([squares[1:], jnp.zeros(1, squares.dtype)]) - squares
     # Book erratum (inventory item 9): L6431 calls the result f(n+1) − f(n); the list it prints
     # is f(n) − f(n−1) (first term 16 = 16 − 0). We follow the mathematics.
+    # Book value: the list f(n+1) − f(n) the book's words describe; ours: the 'same' output;
+    # the right value: f(n) − f(n−1), the list the book prints.
     exp.explain(
-        "derivative: which difference the 'same' output is",
+        "derivative: the 'same' output is f(n) − f(n−1), not f(n+1) − f(n)",
         book_line=6431,
-        book_value="f(n+1) − f(n)",
-        value="f(n) − f(n−1)"
-        if bool(jnp.all(d == backward)) and not bool(jnp.all(d == forward))
-        else "?",
-        reason="in 'same' mode the output at n is f(n) − f(n−1) with f(−1) = 0: the book's "
-        "own list starts with 16 = 16 − 0 (f(1) − f(0) would be −7). f(n+1) − f(n) is the "
-        "same list read one index later (it is what 'valid' mode puts at n).",
+        book_value=np.asarray(forward).tolist(),
+        value=np.asarray(d).tolist(),
+        expected=np.asarray(backward).tolist(),
+        reason="the book calls the result f(n+1) − f(n); in 'same' mode the output at n is "
+        "f(n) − f(n−1) with f(−1) = 0: the book's own list starts with 16 = 16 − 0 (f(1) − f(0) "
+        "would be −7). f(n+1) − f(n) is the same list read one index later (it is what 'valid' "
+        "mode puts at n).",
     )
 
     # The sine sampled as in the text: sin(2πk/100), k = 0 … 99 (the figure uses 'valid' mode).

@@ -15,8 +15,9 @@ The book's convolutional networks with ``deepmath_jax.models`` (Flax NNX), the d
 Datasets come from ``--data-dir`` (a tensorflow-datasets folder; nothing is downloaded): a part
 whose dataset is not prepared there has its rows skipped with how to supply it.
 ``--mnist-format-dir DIR`` runs parts 1 and 4 on the MNIST-format IDX files of DIR (e.g.
-Debian's Fashion-MNIST), imported into tfds's format; their accuracies are then ``explained``
-(another dataset), not compared. ``--quick`` trains on small sizes (CI).
+Debian's Fashion-MNIST), imported into tfds's format; the book's accuracies do not apply to
+another dataset (nor to ``--quick``): those rows check the band of a network that learns
+instead. ``--quick`` trains on small sizes (CI).
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ KERAS_ADAM = optax.adam(1e-3, eps=1e-7)  # Keras's 'adam' (its ε is 1e-7, optax
 # A 5-epoch Adam run of this CNN on MNIST lands within a few tenths of 99 % whatever the seed;
 # the book prints the rounded "99%", so ±0.5 point is the yardstick.
 CNN_ACCURACY_TOLERANCE_PCT = 0.5
-# "over 80 % on the training data and a bit under 75 % on the test data" (L7579); the
-# authors' script prints 82 % / 73 % after 10 epochs: those, ±3 points (one run, one seed).
-CIFAR_TRAIN, CIFAR_TEST, CIFAR_TOLERANCE = "82", "73", 3.0
+# "plus de 80% … sur les données d'entraînement et un peu moins de 75% sur les données de
+# test" (L7579): the bands [80, 100] and [70, 75] (the authors' script prints 82 % / 73 %).
+CIFAR_TRAIN, CIFAR_TEST = ("plus de 80%", 80.0, 100.0), ("un peu moins de 75%", 70.0, 75.0)
 # "85 %" after about 40 epochs (L7707); the authors' table gives 87.2 % train / 85.8 % test
 # after 40 epochs: ±3 points.
 CATS_TEST, CATS_TOLERANCE = "85", 3.0
+# Off the book's setting (--quick, another dataset) the book's accuracy does not apply; a network
+# that learns is far above the 10 % of chance on ten classes: 50 % is the floor of a learning run.
+LEARNING_FLOOR_PCT = 50.0
 # The book's filters of "one filter across the digits" (numbered from 1): (layer, filter).
 VIZ3_FILTERS = [(1, 12), (1, 16), (2, 10), (2, 14), (3, 10), (3, 14)]
 
@@ -72,27 +76,37 @@ def n_epochs(n: int) -> str:
 def weight_counts(exp: Experiment) -> None:
     with exp.section("weights"):
         for name, label, line, book in [
-            ("mnist_cnn", "MNIST CNN", 7404, "130394"),
-            ("cifar_cnn", "CIFAR-10 CNN", 7531, "153546"),
-            ("cifar_cnn_nopool", "CIFAR-10 CNN without pooling", 7531, "767946"),
-            ("cats_dogs_cnn", "cats vs dogs CNN", 7630, "206785"),
+            ("mnist_cnn", "MNIST CNN", 7404, 130394),  # exact counts
+            ("cifar_cnn", "CIFAR-10 CNN", 7531, 153546),
+            ("cifar_cnn_nopool", "CIFAR-10 CNN without pooling", 7531, 767946),
+            ("cats_dogs_cnn", "cats vs dogs CNN", 7630, 206785),
         ]:
             m = nnx.eval_shape(lambda name=name: models.build(name))
             exp.compare(label, book_line=line, book_value=book, value=models.count_params(m))
         m = nnx.eval_shape(lambda: models.build("mnist_cnn"))
-        exp.compare("MNIST CNN first layer: 32 × (9 + 1)", book_line=7385, book_value="320",
+        exp.compare("MNIST CNN first layer: 32 × (9 + 1)", book_line=7385, book_value=320,
                     value=models.count_params(m.layers[0]))
         exp.compare("MNIST CNN second layer: 16 × (3·3·32 + 1)", book_line=7390,
-                    book_value="4624", value=models.count_params(m.layers[1]))
+                    book_value=4624, value=models.count_params(m.layers[1]))
 
 
-def accuracy_row(exp: Experiment, name: str, *, line: int, book: str, value: float,
-                 tolerance: float, full: bool, why_not: str) -> None:
-    """``compare`` on the book's data at the book's size, ``explain`` (saying why) otherwise."""
-    if full:
+def accuracy_row(exp: Experiment, name: str, *, line: int, book: str | tuple[str, float, float],
+                 value: float, full: bool, why_not: str, tolerance: float | None = None,
+                 floor: float | None = None) -> None:
+    """On the book's data at the book's size: ``compare`` with the book's number (±
+    ``tolerance``), or ``compare_range`` when ``book`` is (words, low, high). Otherwise the
+    book's number does not apply: the band ``[floor, 100]`` of a network that learns where a
+    ``floor`` is given, an ``explain`` (saying why) where none is."""
+    words = book[0] if isinstance(book, tuple) else f"{book} %"
+    if full and isinstance(book, tuple):
+        exp.compare_range(name, book_line=line, book_claim=book[0], value=value, low=book[1], high=book[2])
+    elif full:
         exp.compare(name, book_line=line, book_value=book, value=value, tolerance=tolerance)
+    elif floor is not None:
+        exp.compare_range(name, book_line=line, book_claim=f"{words}; here: learns (chance is 10 %)",
+                          value=value, low=floor, high=100.0, reason=f"{why_not}: the band of a network that learns")
     else:
-        exp.explain(name, book_line=line, book_value=book, value=value, reason=why_not)
+        exp.explain(name, book_line=line, book_value=words, value=value, reason=why_not)
 
 
 def prediction_grid(exp: Experiment, images: np.ndarray, labels: np.ndarray, probs: np.ndarray,
@@ -133,8 +147,8 @@ def mnist_parts(exp: Experiment) -> dict:
     print(f"  data: {src.source}\n  {len(src.train)} train / {len(src.test)} test")
     epochs = 1 if exp.quick else 5
     full = src.is_mnist and not exp.quick
-    why_not = (f"run on {src.label} ({src.source}), not MNIST: another dataset, the value is "
-               "reported, not compared" if not src.is_mnist else
+    why_not = (f"run on {src.label} ({src.source}), not MNIST: another dataset, the book's value "
+               "does not apply" if not src.is_mnist else
                f"--quick: {n_epochs(epochs)} on {len(src.train)} images instead of 5 on 60 000")
     summary: dict = {"data": src.source, "dataset": src.label}
 
@@ -150,7 +164,7 @@ def mnist_parts(exp: Experiment) -> dict:
         summary["mnist_cnn"] = {"history": hist.as_dict(), "test": test, "seconds": secs}
         accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7497, book="99",
                      value=percent(test["accuracy"]), tolerance=CNN_ACCURACY_TOLERANCE_PCT,
-                     full=full, why_not=why_not)
+                     full=full, why_not=why_not, floor=LEARNING_FLOOR_PCT)
         probs = train.predict(model, src.test.x[:10])
         prediction_grid(exp, src.test.x[:10], src.test.y[:10], probs, src.class_name,
                         "tfconv-chiffre-test-result", 2, 5)
@@ -167,7 +181,7 @@ def mnist_parts(exp: Experiment) -> dict:
         print(f"  visualisation CNN: test {value:.2f}%")
         accuracy_row(exp, "visualisation network test accuracy (%)", line=7733, book="99",
                      value=value, tolerance=CNN_ACCURACY_TOLERANCE_PCT, full=full,
-                     why_not=why_not)
+                     why_not=why_not, floor=LEARNING_FLOOR_PCT)
         summary["figures"] = feature_maps(exp, viz, src)
     exp.path("mnist_cnn.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -214,8 +228,8 @@ def feature_maps(exp: Experiment, viz: nnx.Module, src: kd.MnistLike) -> dict:
     # Layer 3 is the 2×2 max-pooling of layer 2 (L7760): checked on the computed maps.
     l2, l3 = maps[1], maps[2]
     pooled = l2.reshape(10, 14, 2, 14, 2, 16).max(axis=(2, 4))
-    exp.compare("layer 3 = 2×2 max-pooling of layer 2 (max |difference|)", book_line=7760,
-                book_value="0", value=float(np.abs(pooled - l3).max()), tolerance=0.0)
+    exp.agree("layer 3 of the visualisation network", book_line=7760, ours=l3, reference=pooled,
+              tolerance=0.0, reference_name="2×2 max-pooling of layer 2")
     return {"test_indices_of_classes_0_9": indices,
             "map_shapes": [list(m.shape[1:]) for m in maps]}
 
@@ -235,9 +249,9 @@ def cifar_cnn(exp: Experiment) -> dict:
                               test_limit=1000 if exp.quick else None)
         if isinstance(pair, str):
             exp.skip("train accuracy after 10 epochs (%)", book_line=7579,
-                     book_value=CIFAR_TRAIN, reason=pair)
+                     book_value=CIFAR_TRAIN[0], reason=pair)
             exp.skip("test accuracy after 10 epochs (%)", book_line=7579,
-                     book_value=CIFAR_TEST, reason=pair)
+                     book_value=CIFAR_TEST[0], reason=pair)
             return {}
         train_ds, test_ds = pair
         print(f"  data: {train_ds.source}\n  {len(train_ds)} train / {len(test_ds)} test")
@@ -252,11 +266,9 @@ def cifar_cnn(exp: Experiment) -> dict:
         full = not exp.quick and len(train_ds) == 50000
         why_not = (f"--quick: {n_epochs(epochs)} on {len(train_ds)} images instead of 10 on 50 000")
         accuracy_row(exp, f"train accuracy after {n_epochs(epochs)} (%)", line=7579,
-                     book=CIFAR_TRAIN, value=tr, tolerance=CIFAR_TOLERANCE, full=full,
-                     why_not=why_not)
+                     book=CIFAR_TRAIN, value=tr, full=full, why_not=why_not)
         accuracy_row(exp, f"test accuracy after {n_epochs(epochs)} (%)", line=7579,
-                     book=CIFAR_TEST, value=te, tolerance=CIFAR_TOLERANCE, full=full,
-                     why_not=why_not)
+                     book=CIFAR_TEST, value=te, full=full, why_not=why_not)
         probs = train.predict(model, test_ds.x[:9])
         prediction_grid(exp, test_ds.x[:9], test_ds.y[:9], probs,
                         lambda c: CIFAR_LABELS_FR[int(c)], "tfconv-images-test", 3, 3)

@@ -120,7 +120,8 @@ def unembedding(exp: Experiment, gpt2, reason: str, corpus: C.Corpus) -> None:
     x_min = min_norm_solution(A, y)
     exp.compare("x_min = B y", book_line=9305, book_value=["-1/3", "2/3", "4/3", "-1"], value=x_min, tolerance=1e-12)
     exp.compare("A x_min = y", book_line=9284, book_value=[2, -1], value=A @ x_min, tolerance=1e-12)
-    exp.compare("B = pinv(A) (Moore–Penrose)", book_line=9278, book_value=0, value=float(jnp.max(jnp.abs(B - jnp.linalg.pinv(A)))), tolerance=1e-12)
+    exp.agree("B = Aᵀ(AAᵀ)⁻¹", book_line=9278, ours=B, reference=jnp.linalg.pinv(A), tolerance=1e-12,
+              reference_name="jnp.linalg.pinv(A) (Moore–Penrose)")
     # Any other solution x_min + z (z ∈ ker A) is longer (Proposition 1).
     z = jnp.array([1.0, 0, 1, 1])  # A z = 0
     exp.compare("‖x_min‖ < ‖x_min + z‖ for z = (1, 0, 1, 1) ∈ ker A", book_line=9280, book_value=True,
@@ -166,17 +167,21 @@ def residual_and_sizes(exp: Experiment) -> None:
         w_in2 = jax.random.normal(jax.random.fold_in(k[6], trial), (n, n))
         xs = residual_stream(jnp.zeros((n, K)), [lambda v: v.at[:p].set(u1), jnp.tanh], [jnp.eye(n), w_in2], [w_out1, w_out2])
         results.append((w_in3 @ xs[-1])[:p])
-    err = max(float(jnp.max(jnp.abs(r - Z @ X @ u1))) for r in results)
-    exp.compare("block 3 receives Z X u_1 as if block 2 did not exist", book_line=9385, book_value=0, value=err, tolerance=1e-12)
+    exp.agree("what block 3 receives, for two different blocks 2", book_line=9385, ours=jnp.stack(results),
+              reference=jnp.stack([Z @ X @ u1] * len(results)), tolerance=1e-12,
+              reference_name="Z X u_1, as if block 2 did not exist")
 
     cfg = GPTConfig()
     exp.compare("MLP block: 768 → 3072 → 768", book_line=9347, book_value=3072, value=4 * cfg.n_embd)
     exp.compare("heads per layer n/r = 768/64", book_line=9671, book_value=12, value=cfg.n_embd // 64)
     exp.compare("K² = 1024² weights for a free attention matrix (> 10⁶)", book_line=9699, book_value=True, value=cfg.block_size**2 > 10**6)
-    exp.explain("weights of W_Q (r × n)", book_line=9699, book_value="65536", value=64 * 768,
-                reason="r n = 64 × 768 = 49 152; 65 536 = 2¹⁶ is a misprint")
+    exp.explain("weights of W_Q (r × n)", book_line=9699, book_value="65536", value=(cfg.n_embd // cfg.n_head) * cfg.n_embd,
+                expected=64 * 768, exact=True, reason="r n = 64 × 768 = 49 152; 65 536 = 2¹⁶ is a misprint")
+    # 124 439 808: the count of Hugging Face's gpt2 checkpoint (tied unembedding).
     exp.explain("GPT-2 small: number of weights", book_line=8453, book_value="117 millions", value=count_parameters(cfg),
-                reason="counted on the architecture (tied unembedding, as Hugging Face's gpt2): 124 439 808; 117 M is the figure of the GPT-2 paper")
+                expected=124_439_808, exact=True,
+                reason="counted on the architecture (tied unembedding, as Hugging Face's gpt2): 124 439 808; "
+                "117 M is the figure of the GPT-2 paper")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,10 +201,13 @@ def positions(exp: Experiment) -> None:
     # Proposition 2 (L9495–9500) for the book's sizes n = 768, p = 10 000.
     n, p = 768, 10_000.0
     Wbig = position_vectors(200, n, p)
-    err = max(float(jnp.max(jnp.abs(Wbig[k + l] - block_rotation(l, n, p) @ Wbig[k]))) for k, l in [(0, 1), (5, 17), (100, 99), (37, 2)])
-    exp.compare("w_{k+ℓ} = R_ℓ w_k (n = 768, p = 10 000)", book_line=9497, book_value=0, value=err, tolerance=1e-9)
+    kl = [(0, 1), (5, 17), (100, 99), (37, 2)]
+    exp.agree("R_ℓ w_k for (k, ℓ) = (0, 1), (5, 17), (100, 99), (37, 2) (n = 768, p = 10 000)", book_line=9497,
+              ours=jnp.stack([block_rotation(l, n, p) @ Wbig[k] for k, l in kl]), reference=jnp.stack([Wbig[k + l] for k, l in kl]),
+              tolerance=1e-9, reference_name="w_{k+ℓ} (Proposition 2)")
     R1 = block_rotation(1, n, p)
-    exp.compare("R_ℓ = R_1^ℓ (ℓ = 5)", book_line=9493, book_value=0, value=float(jnp.max(jnp.abs(jnp.linalg.matrix_power(R1, 5) - block_rotation(5, n, p)))), tolerance=1e-9)
+    exp.agree("R_1^ℓ (ℓ = 5)", book_line=9493, ours=jnp.linalg.matrix_power(R1, 5), reference=block_rotation(5, n, p),
+              tolerance=1e-9, reference_name="R_ℓ")
 
     # Figures (L9466–9477): n = 100, p = 10 000.
     n, p = 100, 10_000.0
@@ -231,13 +239,14 @@ def tensor_products(exp: Experiment) -> None:
     A, B, M = jnp.array([[1.0, 2], [3, 4]]), jnp.array([[2.0, -1], [1, 0]]), jnp.array([[1.0, 2], [0, 1]])
     exp.compare("(A ⊗ B)M = B M Aᵀ", book_line=9528, book_value=[[8, 18], [5, 11]], value=tensor_action(A, B, M))
     exp.compare("A ⊗ B (Kronecker)", book_line=9596, book_value=[[2, -1, 4, -2], [1, 0, 2, 0], [6, -3, 8, -4], [3, 0, 4, 0]], value=kronecker(A, B))
-    exp.compare("A ⊗ B = jnp.kron(A, B)", book_line=9578, book_value=0, value=float(jnp.max(jnp.abs(kronecker(A, B) - jnp.kron(A, B)))))
+    exp.agree("A ⊗ B (kronecker)", book_line=9578, ours=kronecker(A, B), reference=jnp.kron(A, B), tolerance=0.0,
+              reference_name="jnp.kron(A, B)")
     exp.compare("vec(M)", book_line=9596, book_value=[1, 0, 2, 1], value=vec(M))
     exp.compare("(A ⊗ B) vec(M)", book_line=9596, book_value=[8, 5, 18, 11], value=kronecker(A, B) @ vec(M))
     exp.compare("… as a matrix", book_line=9600, book_value=[[8, 18], [5, 11]], value=unvec(kronecker(A, B) @ vec(M), (2, 2)))
     A2, B2 = jnp.array([[0.0, 1], [-1, 2]]), jnp.array([[1.0, 1], [0, 3]])
-    exp.compare("mixed product (A₁⊗B₁)(A₂⊗B₂) = (A₁A₂)⊗(B₁B₂)", book_line=9558, book_value=0,
-                value=float(jnp.max(jnp.abs(tensor_action(A, B, tensor_action(A2, B2, M)) - tensor_action(A @ A2, B @ B2, M)))))
+    exp.agree("mixed product (A₁⊗B₁)(A₂⊗B₂) applied to M", book_line=9558, ours=tensor_action(A, B, tensor_action(A2, B2, M)),
+              reference=tensor_action(A @ A2, B @ B2, M), tolerance=1e-12, reference_name="(A₁A₂)⊗(B₁B₂) applied to M")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -255,8 +264,14 @@ def attention(exp: Experiment, gpt2, reason: str) -> None:
     v = np.eye(4)  # v_i as the canonical basis: w_j reads the weights
     exp.compare("w_3 = 0.1 v_1 + 0.4 v_2 + 0.4 v_3 + 0.1 v_4", book_line=9827, book_value=["0.1", "0.4", "0.4", "0.1"],
                 value=np.asarray(attention_from_scores(jnp.log(jnp.asarray(H))) @ v)[2], tolerance=1e-12)
-    exp.explain("w_1 written with α_j (L9843)", book_line=9843, book_value="w_1 = α_1 v_1 + … + α_4 v_4",
-                value="w_1 = γ_1 v_1 + … + γ_4 v_4", reason="the weights are γ = σ(α), the softmax of the scores, as the next lines of the book use")
+    # Scores α = log h(x_1) (so that σ(α) is the first row of H): the book's α-weighted sum, ours,
+    # and the right one, the γ = σ(α)-weighted sum = the first row of H.
+    alpha = np.log(H[0])
+    exp.explain("w_1 written with α_j (L9843): weights of v_1 … v_4", book_line=9843, book_value=(alpha @ v).tolist(),
+                value=np.asarray(attention_from_scores(jnp.log(jnp.asarray(H))) @ v)[0].tolist(), expected=H[0].tolist(),
+                tolerance=1e-12,
+                reason="the book writes w_1 = α_1 v_1 + … + α_4 v_4; the weights are γ = σ(α), the softmax of the scores, "
+                "as the next lines of the book use: w_1 = γ_1 v_1 + … + γ_4 v_4")
     # A causal head (random weights): lower triangular, first row e_1 (L9893).
     x = jax.random.normal(exp.key(3), (8, 4))
     wq, wk = jax.random.normal(exp.key(4), (2, 4, 8))
@@ -297,10 +312,15 @@ def gelu_section(exp: Experiment) -> None:
     err_tanh = float(jnp.max(jnp.abs(G.gelu(x) - G.gelu_tanh(x))))
     err_sig = float(jnp.max(jnp.abs(G.gelu(x) - G.gelu_sigmoid(x))))
     err_printed = float(jnp.max(jnp.abs(G.gelu(x) - G.gelu_tanh_as_printed(x))))
-    exp.explain("tanh approximation of GELU", book_line=9969, book_value="(x/2)(1 + th(√(2/π) + 0.44715 x³))",
-                value="(x/2)(1 + th(√(2/π)(x + 0.044715 x³)))",
-                reason=f"misprint: the printed formula is {err_printed:.2f} away from GELU on [−4, 4]; the right one (authors' gelu.py, GPT-2, jax.nn.gelu(approximate=True)) is within {err_tanh:.1e}")
-    exp.compare("GELU = jax.nn.gelu(approximate=False)", book_line=9958, book_value=0, value=float(jnp.max(jnp.abs(G.gelu(x) - jax.nn.gelu(x, approximate=False)))), tolerance=1e-12)
+    pts = jnp.array([-3.0, -1.0, -0.5, 0.5, 1.0, 3.0])
+    exp.explain("tanh approximation of GELU at x = −3, −1, −½, ½, 1, 3", book_line=9969,
+                book_value=np.asarray(G.gelu_tanh_as_printed(pts)).tolist(), value=np.asarray(G.gelu_tanh(pts)).tolist(),
+                expected=np.asarray(jax.nn.gelu(pts, approximate=True)).tolist(), tolerance=1e-12,
+                reason=f"misprint: the book prints (x/2)(1 + th(√(2/π) + 0.44715 x³)), {err_printed:.2f} away from GELU on "
+                "[−4, 4]; the right one, (x/2)(1 + th(√(2/π)(x + 0.044715 x³))) (authors' gelu.py, GPT-2, "
+                f"jax.nn.gelu(approximate=True)), is within {err_tanh:.1e}")
+    exp.agree("GELU on [−4, 4]", book_line=9958, ours=G.gelu(x), reference=jax.nn.gelu(x, approximate=False), tolerance=1e-12,
+              reference_name="jax.nn.gelu(approximate=False)")
     exp.compare("tanh and sigmoid forms 'indiscernables' from GELU at the figure's scale (max error < 1 % of the range)",
                 book_line=9977, book_value=True, value=max(err_tanh, err_sig) < 0.01 * 7)
     g = np.asarray(G.gelu(x))
