@@ -11,7 +11,11 @@ import os
 import sys
 
 os.environ["JAX_NUM_CPU_DEVICES"] = "1"  # one CPU device per process
-os.environ.pop("XLA_FLAGS", None)
+# without the test run's 4-device flag, but with its other XLA flags (e.g. --xla_cpu_max_isa)
+_flags = [f for f in os.environ.pop("XLA_FLAGS", "").split()
+          if not f.startswith("--xla_force_host_platform_device_count")]
+if _flags:
+    os.environ["XLA_FLAGS"] = " ".join(_flags)
 
 import jax  # noqa: E402
 

@@ -27,6 +27,16 @@ class MLP(nnx.Module):
         return jax.nn.softmax(self.logits(x), axis=-1)
 
 
+# Float32 round-off (tests/helpers.py): the terms that reach one output. One example's loss
+# through MLP sums the pre-activations (20 + 1, 16 + 1) and the softmax (3); one SGD step on a
+# batch of 32 adds, for a parameter's update, the output → hidden backward product (3) and the
+# sum over the batch (32). DropoutNet has 32 hidden units.
+FORWARD = (20 + 1) + (16 + 1) + 3
+STEP = FORWARD + 3 + 32
+DROPOUT_FORWARD = (20 + 1) + (32 + 1) + 3
+DROPOUT_STEP = DROPOUT_FORWARD + 3 + 32
+
+
 class PlainMLP(nnx.Module):
     """The same network without ``logits``: the engine reads probabilities, as Keras does."""
 

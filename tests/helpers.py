@@ -58,3 +58,22 @@ def assert_float32_close(
             f"worst at {tuple(int(j) for j in i)}: got {got[i]!r}, want {want[i]!r}, "
             f"|diff| {error[i]:.3g} > {tol[i]:.3g}. {err_msg}"
         )
+
+
+def assert_within(got: Any, want: Any, tol: Any, *, err_msg: str = "") -> None:
+    """``|got − want| ≤ tol`` element-wise, for a tolerance assembled from several
+    :func:`float32_tolerance` terms (e.g. a backward pass plus the forward error it carries);
+    NaN differences fail."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        raise AssertionError(f"shapes differ: {got.shape} and {want.shape}. {err_msg}")
+    tol = np.broadcast_to(np.asarray(tol, np.float64), want.shape)
+    error = np.abs(got - want)
+    bad = ~(error <= tol)
+    if bad.any():
+        i = np.unravel_index(np.argmax(np.where(bad, error - tol, -np.inf)), want.shape)
+        raise AssertionError(
+            f"{int(bad.sum())} of {want.size} entries differ by more than the tolerance; worst at "
+            f"{tuple(int(j) for j in i)}: got {got[i]!r}, want {want[i]!r}, "
+            f"|diff| {error[i]:.3g} > {tol[i]:.3g}. {err_msg}"
+        )

@@ -15,6 +15,7 @@ from deepmath_jax import dense as D
 from deepmath_jax.activations import sigmoid
 from deepmath_jax.perceptron import EXERCISE_NETWORK, RELU_H_NETWORK, apply_network
 from deepmath_jax.universal import DOUBLE_CRENEAU, SQUARE_NETWORK, step_approximation
+from helpers import assert_float32_close
 
 
 def net1():
@@ -47,7 +48,12 @@ def test_set_weights_by_input_layout():
     x, y = 7.0, -5.0
     s = sigmoid(jnp.array([x + 2 * y - 1, 3 * x - 4 * y, -5 * x - 6 * y + 1]))
     want = float(sigmoid(jnp.sum(s) - 3))
-    assert D.evaluate(m, x, y) == pytest.approx(want, rel=1e-6)
+    # float32 (helpers), each sum's error carried to F by σ': F's pre-activation sums 3 + 1
+    # terms (Σ|·| = Σs + 3), the hidden ones 2 + 1 (Σ|·| = 18, 41, 66) passed on by σ'(zᵢ);
+    # 2 more roundings for each σ
+    reach = float(jnp.sum(s) + 3 + jnp.sum(s * (1 - s) * jnp.array([18.0, 41.0, 66.0])))
+    assert_float32_close(D.evaluate(m, x, y), want, reduction=(3 + 1 + 2) + (2 + 1 + 2),
+                         scale=want * (1 - want) * reach + want)
     assert abs(D.evaluate(m, [x, y]) - 0.123) < 1e-3
 
 
@@ -83,7 +89,11 @@ def test_sector_and_cube_networks():
             np.testing.assert_array_equal(out, np.all(np.abs(pts) <= 1, axis=1).astype(float))
         else:  # σ smooths the steps: largest at the centre, smaller away from the cube
             centre = D.evaluate(cube, 0.0, 0.0, 0.0)
-            assert centre == pytest.approx(float(sigmoid(6 * sigmoid(1.0) - 6)), rel=1e-6)
+            want = float(sigmoid(6 * sigmoid(1.0) - 6))
+            # float32 (helpers): σ(1)·1 six times, then the bias −6, in another order (Σ|·| =
+            # 6σ(1) + 6, carried to F by σ'), and the roundings of the two σ
+            assert_float32_close(centre, want, reduction=6 + 1 + 2 + 2,
+                                 scale=want * (1 - want) * (6 * float(sigmoid(1.0)) + 6) + want)
             assert np.all(out <= centre + 1e-7)
 
 
@@ -114,7 +124,14 @@ def test_flax_model_equals_hand_written_forward(seed, sizes, acts):
     for k, lin in enumerate(m.layers):  # random biases too (Keras/Flax start them at 0)
         D.set_layer_weights(m, k, lin.kernel[...], jax.random.normal(jax.random.key(seed + k), lin.bias.shape))
     x = jax.random.normal(jax.random.key(seed), (5, sizes[0]))
-    np.testing.assert_allclose(np.asarray(m(x)), np.asarray(apply_network(D.to_layers(m), x)), rtol=1e-6, atol=1e-6)
+    # float32 (helpers): per layer n_inputs products, the bias and 2 roundings of φ; Σ|terms|
+    # bounded layer by layer by the network on |x| with |W|, |b| and |φ(z)| ≤ |z| + 1, every φ
+    # 1-Lipschitz but H (exact, unless a pre-activation lies within round-off of 0)
+    scale = jnp.abs(x)
+    for lin in m.layers:
+        scale = scale @ jnp.abs(lin.kernel[...]) + jnp.abs(lin.bias[...])[None, :] + 1
+    reduction = sum(n + 1 + 2 for n in sizes[: len(m.layers)])
+    assert_float32_close(m(x), apply_network(D.to_layers(m), x), reduction=reduction, scale=scale)
 
 
 @pytest.mark.parametrize("network", [RELU_H_NETWORK, EXERCISE_NETWORK, DOUBLE_CRENEAU, SQUARE_NETWORK])

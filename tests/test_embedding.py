@@ -29,6 +29,7 @@ from deepmath_jax.embedding import (
     project_on_line,
     top_words,
 )
+from helpers import assert_float32_close
 
 vec4 = hnp.arrays(np.float64, 4, elements=st.floats(-10, 10)).filter(lambda v: np.linalg.norm(v) > 1e-3)
 
@@ -70,7 +71,9 @@ def test_projection_identities(x64, x, u):
 def test_embedding_is_a_linear_map():
     A = jax.random.normal(jax.random.key(0), (7, 3))  # rows v_i
     ids = jnp.array([0, 4, 6])
-    np.testing.assert_allclose(embed(A, ids), jax.nn.one_hot(ids, 7) @ A, rtol=1e-6)
+    # the one-hot product sums 7 terms, one of them v_i (Σ|terms| = |v_i|)
+    assert_float32_close(embed(A, ids), jax.nn.one_hot(ids, 7) @ A, reduction=7,
+                         scale=np.abs(np.asarray(A)[np.asarray(ids)]))
     with pytest.raises(ValueError, match="unknown token id 7"):
         embed(A, [1, 7])
     with pytest.raises(TypeError, match="integers"):

@@ -12,6 +12,7 @@ import pytest
 from flax import nnx
 
 from deepmath_jax import models, parallel
+from helpers import assert_float32_close, assert_within, float32_tolerance
 
 
 @pytest.mark.parametrize("name", sorted(models.BOOK_MODELS))
@@ -56,23 +57,29 @@ def test_outputs_are_keras_outputs_and_logits_before_activation():
     m = models.mnist_dense(8, rngs=nnx.Rngs(0))
     x = jax.random.uniform(jax.random.key(1), (5, 784))
     probs = m(x)
-    np.testing.assert_allclose(probs.sum(axis=1), np.ones(5), rtol=1e-6)
-    np.testing.assert_allclose(probs, jax.nn.softmax(m.logits(x)), rtol=1e-5, atol=1e-7)
+    # each p_i carries the rounding of the 10-term normalising sum; adding the 10 p_i, 10 more
+    assert_float32_close(probs.sum(axis=1), np.ones(5), reduction=2 * 10, scale=1.0)
+    # model(x) is softmax(logits(x)): the same operations on the same values, the same bits
+    np.testing.assert_array_equal(probs, jax.nn.softmax(m.logits(x)))
     assert m.output_activation == "softmax"
     imdb = models.imdb_dense(rngs=nnx.Rngs(0))
     xi = (jax.random.uniform(jax.random.key(2), (4, 1000)) < 0.1).astype(jnp.float32)
-    np.testing.assert_allclose(imdb(xi), jax.nn.sigmoid(imdb.logits(xi)), rtol=1e-6)
+    np.testing.assert_array_equal(imdb(xi), jax.nn.sigmoid(imdb.logits(xi)))
 
 
 def test_dense_network_by_hand():
     m = models.function_2d(rngs=nnx.Rngs(0))
     x = jnp.array([[0.5, -1.0], [2.0, 3.0]])
-    h = x
+    h, scale = x, jnp.abs(x)
     for layer in m.layers:
         h = layer.kernel[...].T @ h.T
         h = h.T + layer.bias[...][None, :]
         h = jnp.maximum(h, 0) if layer.activation == "relu" else h
-    np.testing.assert_allclose(m(x), h, rtol=1e-6)
+        # Σ|terms| layer by layer: the same network on |x| with |W|, |b| and no activation
+        # (ReLU is 1-Lipschitz and |relu(z)| ≤ |z|), which bounds the error carried forward too
+        scale = scale @ jnp.abs(layer.kernel[...]) + jnp.abs(layer.bias[...])[None, :]
+    # the products in another layout: 2 + 10 + 10 + 10 terms and the 4 biases on the path
+    assert_float32_close(m(x), h, reduction=2 + 10 + 10 + 10 + 4, scale=scale)
 
 
 def test_features_are_each_layer_output():
@@ -86,7 +93,7 @@ def test_features_are_each_layer_output():
         (2, 3136),
         (2, 10),
     ]
-    np.testing.assert_allclose(feats[-1], m(x), rtol=1e-6)
+    np.testing.assert_array_equal(feats[-1], m(x))  # the same layers on the same values
     np.testing.assert_array_equal(feats[2], models.max_pool_2x2(feats[1]))
     assert np.all(np.asarray(feats[0]) >= 0)  # ReLU
 
@@ -106,14 +113,69 @@ def _conv_reference(x, k):
     return out
 
 
+# Float32 tolerances of two implementations of a convolution layer (helpers.float32_tolerance:
+# n·eps·Σ|terms| for each sum). ReLU and the identity pass an error on unchanged (1-Lipschitz);
+# the fused backward pass reads act'(z) from the output y, so for σ and tanh an error dz in z
+# moves it by at most max|act''|·dz, and forming g·act' from y (y itself, 1 − y or y², two
+# products) rounds ≤ 4 more times.
+_SLOPE = {  # act'(z), float64
+    "linear": np.ones_like,
+    "relu": lambda z: (z > 0).astype(np.float64),
+    "sigmoid": lambda z: 1 / (2 + 2 * np.cosh(z)),  # σ(1 − σ)
+    "tanh": lambda z: 1 / np.cosh(z) ** 2,
+}
+_CURVATURE = {"linear": 0.0, "relu": 0.0, "sigmoid": 1 / (6 * np.sqrt(3)), "tanh": 4 / (3 * np.sqrt(3))}
+
+
+def _conv_back_scales(x, w, t):
+    """Σ|terms| of the two gradients of Σ conv(x, K)·t, for t ≥ 0: dx[b,h,w,c] sums |t||K| over
+    the k·k taps and O output channels, dK[i,j,c,o] sums |x̃||t| over B·H·W (the gradient of the
+    same bilinear map at |x|, |K|)."""
+    t = jnp.asarray(t, jnp.float32)
+    f = lambda x, w: jnp.sum(models.conv2d_same(x, w, impl="xla") * t)  # noqa: E731
+    return [np.asarray(a, np.float64) for a in jax.grad(f, argnums=(0, 1))(jnp.abs(x), jnp.abs(w))]
+
+
+def _preactivation(x, w, b):
+    """z = conv(x, K) + b in float64, and the |difference| allowed between two float32
+    evaluations of it: each entry sums k·k·C products and the bias."""
+    x64, w64, b64 = (np.asarray(a, np.float64) for a in (x, w, b))
+    k, _, cin, _ = w.shape
+    scale = _conv_reference(np.abs(x64), np.abs(w64)) + np.abs(b64)
+    return _conv_reference(x64, w64) + b64, float32_tolerance(k * k * cin + 1, scale)
+
+
+def _conv_layer_tolerances(x, w, b, g, activation):
+    """Element-wise |difference| allowed between two float32 evaluations of y = act(conv(x, K) + b)
+    and of the gradients (dx, dK, db) of Σ y·g: (tol_y, tol_dx, tol_dK, tol_db)."""
+    k, _, _, cout = w.shape
+    bhw = x.shape[0] * x.shape[1] * x.shape[2]
+    z, dz = _preactivation(x, w, b)
+    smooth = _CURVATURE[activation] > 0
+    rounding = float32_tolerance(4, 1.0) if smooth else 0.0
+    g64 = np.asarray(g, np.float64)
+    gz = np.abs(g64) * _SLOPE[activation](z)  # |g·act'(z)|
+    dgz = np.abs(g64) * (_CURVATURE[activation] * dz + rounding)  # how far g·act' may move
+    (sx, sw), (ex, ew) = _conv_back_scales(x, w, gz), _conv_back_scales(x, w, dgz)
+    return (
+        dz + rounding,  # |act'| ≤ 1
+        float32_tolerance(k * k * cout, sx) + ex,  # dx sums k·k·O terms
+        float32_tolerance(bhw, sw) + ew,  # dK and db sum over B·H·W
+        float32_tolerance(bhw, gz.sum((0, 1, 2))) + dgz.sum((0, 1, 2)),
+    )
+
+
 @pytest.mark.parametrize("cin,cout,k", [(1, 4, 3), (3, 5, 3), (2, 3, 5)])
 def test_three_convolutions_agree_with_the_definition(cin, cout, k):
     kx, kk = jax.random.split(jax.random.key(cin * 10 + k))
     x = jax.random.normal(kx, (2, 7, 6, cin))
     w = jax.random.normal(kk, (k, k, cin, cout))
     ref = _conv_reference(x, w)
+    scale = _conv_reference(np.abs(x), np.abs(w))
     for impl in ("fast", "xla", "im2col"):
-        np.testing.assert_allclose(models.conv2d_same(x, w, impl=impl), ref, rtol=1e-4, atol=1e-4)
+        # each output sums k·k·C products
+        assert_float32_close(models.conv2d_same(x, w, impl=impl), ref, reduction=k * k * cin,
+                             scale=scale, err_msg=impl)
 
 
 @pytest.mark.parametrize("cin", [1, 4])
@@ -129,10 +191,11 @@ def test_hand_written_convolution_gradient_equals_jax(cin):
     gx, gw = jax.jit(jax.grad(loss("fast"), argnums=(0, 1)))(x, w)
     rx, rw = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, w)
     ix, iw = jax.jit(jax.grad(loss("im2col"), argnums=(0, 1)))(x, w)
-    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(gw, rw, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(iw, rw, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ix, rx, rtol=1e-4, atol=1e-4)
+    sx, sw = _conv_back_scales(x, w, jnp.abs(g))
+    for dx in (gx, ix):  # dx sums 3·3 taps × 2 output channels
+        assert_float32_close(dx, rx, reduction=3 * 3 * 2, scale=sx)
+    for dw in (gw, iw):  # dK sums over B·H·W = 3·6·5
+        assert_float32_close(dw, rw, reduction=3 * 6 * 5, scale=sw)
 
 
 @pytest.mark.parametrize("cin,cout,k", [(1, 32, 3), (32, 16, 3), (3, 4, 5)])
@@ -155,14 +218,18 @@ def test_fast_conv_layer_equals_nnx_conv_values_and_gradients(cin, cout, k):
         return jax.jit(nnx.grad(loss, argnums=(0, 1)))(layer, x)
 
     (rm, rx) = grads(ref, lambda m, x: m(x))
-    np.testing.assert_allclose(ours(x), jax.nn.relu(ref(x)), rtol=1e-5, atol=1e-5)
+    tol_y, tol_x, tol_w, tol_b = _conv_layer_tolerances(x, ours.kernel[...], ours.bias[...], g, "relu")
+    y, want_y = ours(x), jax.nn.relu(ref(x))
+    assert_within(y, want_y, tol_y)
+    # no pre-activation within round-off of 0: the ReLU masks, hence the gradients' terms, agree
+    np.testing.assert_array_equal(y > 0, want_y > 0)
     # through the preactivation (conv2d_same's gradient) and through the whole fused layer
     # (relu(relu(z)) has the gradient of relu(z))
     for pre in (lambda m, x: m.preactivation(x), lambda m, x: m(x)):
         (gm, gx) = grads(ours, pre)
-        np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(gm.kernel[...], rm.kernel[...], rtol=1e-4, atol=1e-3)
-        np.testing.assert_allclose(gm.bias[...], rm.bias[...], rtol=1e-4, atol=1e-4)
+        assert_within(gx, rx, tol_x, err_msg="dx")
+        assert_within(gm.kernel[...], rm.kernel[...], tol_w, err_msg="dK")
+        assert_within(gm.bias[...], rm.bias[...], tol_b, err_msg="db")
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "linear"])
@@ -181,13 +248,14 @@ def test_fused_conv_layer_gradient_equals_jax(cin, activation):
 
     got = jax.jit(jax.grad(loss("fast"), argnums=(0, 1, 2)))(x, w, b)
     ref = jax.jit(jax.grad(loss("xla"), argnums=(0, 1, 2)))(x, w, b)
-    for a, r in zip(got, ref, strict=True):
-        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(
-        models.conv2d_layer(x, w, b, activation), models.conv2d_layer(x, w, b, activation,
-                                                                      impl="xla"),
-        rtol=1e-5, atol=1e-5,
-    )
+    tol_y, *tols = _conv_layer_tolerances(x, w, b, g, activation)
+    y, want_y = models.conv2d_layer(x, w, b, activation), models.conv2d_layer(x, w, b, activation,
+                                                                             impl="xla")
+    assert_within(y, want_y, tol_y)
+    if activation == "relu":  # no pre-activation within round-off of 0: the same masks
+        np.testing.assert_array_equal(y > 0, want_y > 0)
+    for a, r, tol, name in zip(got, ref, tols, ("dx", "dK", "db"), strict=True):
+        assert_within(a, r, tol, err_msg=name)
     with pytest.raises(ValueError, match="bias must have shape"):
         models.conv2d_layer(x, w, b[:2], activation)
 
@@ -205,14 +273,28 @@ def test_kernel_gradient_by_definition():
             for i in range(3)
         ]
     )
-    np.testing.assert_allclose(dw, np.repeat(ref[..., None], 3, axis=-1), rtol=1e-5)
+    # float32 sums of B·H·W = 2·4·4 terms, in another order; every term ≥ 0, so Σ|terms| = ref
+    want = np.repeat(ref[..., None], 3, axis=-1)
+    assert_float32_close(dw, want, reduction=2 * 4 * 4, scale=want)
 
 
 def test_models_with_each_conv_impl_agree():
+    """Layer by layer, each fed the same input: end to end, the error bound would carry the
+    convolutions' round-off through the 12 544-term Dense layer (Σ|terms| of the network on |x|
+    with |W| ≈ 760 for logits ≈ 0.3): far too loose to test anything."""
     x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1))
     fast = models.mnist_cnn(impl="fast", rngs=nnx.Rngs(0))
     xla = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
-    np.testing.assert_allclose(fast(x), xla(x), rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(nnx.state(fast, nnx.Param)),
+                    jax.tree.leaves(nnx.state(xla, nnx.Param)), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same weights
+    h = x
+    for got, want in zip(fast.layers, xla.layers, strict=True):
+        if isinstance(want, models.Conv2D):  # ReLU layers: the pre-activation's tolerance
+            assert_within(got(h), want(h), _preactivation(h, want.kernel[...], want.bias[...])[1])
+        else:  # Flatten and Dense: the same code on the same values
+            np.testing.assert_array_equal(got(h), want(h))
+        h = want(h)
 
 
 def test_max_pool_drops_odd_edge_like_keras():
@@ -295,8 +377,14 @@ def test_conv_compiler_options_same_gradients():
 
     ref = jax.jit(jax.grad(loss))(params)
     got = jax.jit(jax.grad(loss), compiler_options=opts)(params)
+    # the whole graph (helpers: the terms on the longest path, the largest entry as scale):
+    # forward the two convolutions and the Dense layer, backward Dense → pooled map, the second
+    # convolution's input gradient and the sum over B·H·W of the first one's kernel gradient.
+    # ≈ 7e-4 of the largest entry: the option must not change what is computed, and a missing
+    # or wrong term moves entries by their own size.
+    terms = (9 + 1) + (9 * 16 + 1) + (14 * 14 * 16 + 1) + 10 + 9 * 16 + 3 * 28 * 28
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        assert_float32_close(a, b, reduction=terms)
 
 
 @pytest.mark.parametrize("path", ["kernels", "onednn"])
@@ -336,10 +424,18 @@ def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
     else:
         assert list(count.values()) == [0, 0, 0, 2 if oc.available() else 0]
     g, plain_params = grad_fn(plain)
+    # the whole graph (helpers: the terms on the longest path, the largest entry as scale):
+    # forward the convolutions (9 + 1, 9·32 + 1), the Dense layer (28·28·16 + 1) and the
+    # softmax (10); backward Dense → feature map (10), the second convolution's input gradient
+    # (9·16) and the first one's kernel gradient, a sum over B·H·W = 4·28·28. The bound,
+    # ≈ 2e-3 of the largest entry, is set by the Dense layer both paths share; it catches the
+    # wiring (a wrong kernel, layout or bias moves entries by their own size), while the
+    # kernels' own sums are held to their bounds in test_conv_layer_forward and
+    # test_conv_weight_gradient.
+    terms = (9 + 1) + (9 * 32 + 1) + (28 * 28 * 16 + 1) + 10 + 10 + 9 * 16 + 4 * 28 * 28
     for got, want in zip(jax.tree.leaves(f(params, x)), jax.tree.leaves(g(plain_params, x)),
                          strict=True):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
-                                   atol=1e-5 * float(np.abs(want).max()))
+        assert_float32_close(got, want, reduction=terms)
 
 
 

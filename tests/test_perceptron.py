@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from deepmath_jax import perceptron as P
 from deepmath_jax.activations import relu, sigmoid
+from helpers import assert_float32_close
 
 
 def test_first_perceptron_book_values():
@@ -143,9 +144,12 @@ def test_apply_layer_matches_formula_and_batches():
     layer = P.neurons([(1, 2, 3), (-1, 0, 4)], [0.5, -1], "relu")
     assert layer.kernel.shape == (3, 2) and layer.n_inputs == 3 and layer.n_neurons == 2
     x = jnp.array([[1.0, -1, 2], [0.5, 0.5, -1]])
-    want = relu(np.asarray(x) @ np.array([[1, -1], [2, 0], [3, 4]]) + np.array([0.5, -1]))
-    np.testing.assert_allclose(P.apply_layer(layer, x), want, rtol=1e-6)
-    np.testing.assert_allclose(P.apply_layer(layer, x[0]), want[0], rtol=1e-6)
+    w, b = np.array([[1, -1], [2, 0], [3, 4]]), np.array([0.5, -1])
+    want = relu(np.asarray(x) @ w + b)
+    scale = np.abs(np.asarray(x)) @ np.abs(w) + np.abs(b)  # Σ|terms|; ReLU is 1-Lipschitz
+    # each output sums 3 products and the bias
+    assert_float32_close(P.apply_layer(layer, x), want, reduction=3 + 1, scale=scale)
+    assert_float32_close(P.apply_layer(layer, x[0]), want[0], reduction=3 + 1, scale=scale[0])
 
 
 def test_errors():

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deepmath_jax.pooling import average_pool, enlarge, max_pool, min_pool, pool_loop, pooled_shape
+from helpers import assert_float32_close
 
 BOOK = np.array(
     [[16, 23, 22, 21, 12, 13], [0, 5, 18, 2, 17, 15], [10, 20, 4, 9, 7, 8], [11, 14, 1, 19, 6, 3]]
@@ -39,14 +40,16 @@ def test_book_values():
 @given(int_images(), st.sampled_from([1, 2, 3]))
 def test_reshape_equals_loops_and_flax(A, k):
     np.testing.assert_array_equal(max_pool(A, k), pool_loop(A, k, np.max))
-    np.testing.assert_allclose(average_pool(A, k), pool_loop(A, k, np.mean), rtol=1e-6)
+    # float32 means of k·k terms in other orders, and the division (Σ|terms|: the mean of |A|)
+    scale = average_pool(np.abs(A), k)
+    assert_float32_close(average_pool(A, k), pool_loop(A, k, np.mean), reduction=k * k + 1,
+                         scale=scale)
     x = A[None, :, :, None]
     np.testing.assert_array_equal(
         max_pool(A, k), nnx.max_pool(x, (k, k), (k, k), "VALID")[0, :, :, 0]
     )
-    np.testing.assert_allclose(
-        average_pool(A, k), nnx.avg_pool(x, (k, k), (k, k), "VALID")[0, :, :, 0], rtol=1e-6
-    )
+    assert_float32_close(average_pool(A, k), nnx.avg_pool(x, (k, k), (k, k), "VALID")[0, :, :, 0],
+                         reduction=k * k + 1, scale=scale)
 
 
 @given(int_images(), st.sampled_from([1, 2, 3]), st.integers(0, 4), st.integers(-5, 5))
@@ -56,14 +59,17 @@ def test_pooling_invariances(A, k, c_pos, c):
     assert mx.shape == (n // k, p // k)  # leftover rows and columns dropped
     assert np.all(mx >= av - 1e-6) and np.all(av >= mn - 1e-6)
     kept = A[: k * (n // k), : k * (p // k)]
-    assert float(av.sum()) * k * k == pytest.approx(float(kept.sum()), abs=1e-3)
+    # the same sum of the kept entries in another order (block by block), each block's mean
+    # rounded once, then ×k²: Σ|terms| = Σ|kept|
+    assert_float32_close(float(av.sum()) * k * k, float(kept.sum()), reduction=kept.size + 2,
+                         scale=float(np.abs(kept).sum()))
     np.testing.assert_array_equal(max_pool(c_pos * A, k), c_pos * mx)  # positively homogeneous
     np.testing.assert_array_equal(max_pool(A + c, k), mx + c)  # commutes with adding a constant
     np.testing.assert_array_equal(max_pool(-A, k), -mn)
     np.testing.assert_array_equal(max_pool(A + np.abs(A), k) >= mx, True)  # monotone
-    np.testing.assert_allclose(
-        average_pool(c * A + A, k), c * av + av, rtol=1e-5, atol=1e-4
-    )  # linear
+    # linear: k·k terms of |c + 1|·|A|, and c·av + av rounds av, the product and the sum
+    assert_float32_close(average_pool(c * A + A, k), c * av + av, reduction=k * k + 1 + 3,
+                         scale=(abs(c) + 1) * average_pool(np.abs(A), k))
     if k == 1:
         np.testing.assert_array_equal(mx, A)
 
@@ -71,11 +77,14 @@ def test_pooling_invariances(A, k, c_pos, c):
 @given(int_images([(8, 8), (12, 4)]))
 def test_pooling_composes_and_ignores_order_inside_blocks(A):
     np.testing.assert_array_equal(max_pool(max_pool(A, 2), 2), max_pool(A, 4))
-    np.testing.assert_allclose(average_pool(average_pool(A, 2), 2), average_pool(A, 4), rtol=1e-6)
+    # means of 16 terms in two ways, rounded twice or once (Σ|terms|: the mean of |A|)
+    assert_float32_close(average_pool(average_pool(A, 2), 2), average_pool(A, 4),
+                         reduction=16 + 2, scale=average_pool(np.abs(A), 4))
     # Swapping the two columns inside every 2×2 block changes nothing.
     swapped = A.reshape(A.shape[0], -1, 2)[:, :, ::-1].reshape(A.shape)
     np.testing.assert_array_equal(max_pool(swapped, 2), max_pool(A, 2))
-    np.testing.assert_allclose(average_pool(swapped, 2), average_pool(A, 2), rtol=1e-6)
+    assert_float32_close(average_pool(swapped, 2), average_pool(A, 2), reduction=4 + 1,
+                         scale=average_pool(np.abs(A), 2))
 
 
 def test_channels_and_enlarge():

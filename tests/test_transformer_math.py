@@ -38,6 +38,7 @@ from deepmath_jax.unembedding import (
     min_norm_solution,
     residual_stream,
 )
+from helpers import assert_float32_close, assert_within, float32_tolerance
 
 small = st.floats(-3, 3, allow_nan=False)
 
@@ -210,29 +211,62 @@ def _head(key, n=6, r=3):
             jax.random.normal(ks[2], (r, n)), jax.random.normal(ks[3], (n, r)))
 
 
+def _pattern_tolerance(x, wq, wk, *, causal=False, score_terms=None):
+    """The |difference| allowed between two float32 evaluations of the pattern A that sum in
+    other orders (helpers.float32_tolerance): a score ⟨q_j|k_i⟩/√r sums n then r terms
+    (``score_terms``: r alone when both share q and k); softmax turns errors ds in a row into at
+    most 2·A·max|ds| and rounds K + 3 times (exp, the K-term sum, the division)."""
+    ax, aq, ak = (np.abs(np.asarray(a, np.float64)) for a in (x, wq, wk))
+    r, n = aq.shape
+    A = np.asarray(attention_pattern(x, wq, wk, causal=causal), np.float64)
+    scores = (aq @ ax).T @ (ak @ ax) / np.sqrt(r)  # Σ|terms| of the scores
+    ds = float32_tolerance(n + r if score_terms is None else score_terms,
+                           scores.max(axis=1, keepdims=True))
+    return 2 * A * ds + float32_tolerance(ax.shape[1] + 3, A)
+
+
+def _head_tolerance(x, wq, wk, wv, wo, *, causal=False, score_terms=None, same_pattern=False):
+    """The same for the head h = W_O W_V x Aᵀ: it sums r + n + K terms and carries the
+    pattern's error (none when both evaluations share A)."""
+    ax, av, ao = (np.abs(np.asarray(a, np.float64)) for a in (x, wv, wo))
+    r, n = av.shape
+    A = np.asarray(attention_pattern(x, wq, wk, causal=causal), np.float64)
+    tol_A = 0.0 * A if same_pattern else _pattern_tolerance(x, wq, wk, causal=causal,
+                                                           score_terms=score_terms)
+    read = ao @ av @ ax  # Σ|terms| of W_O W_V x
+    return float32_tolerance(r + n + ax.shape[1], read @ A.T) + read @ tol_A.T
+
+
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention_properties(causal):
     key = jax.random.key(0)
     x = jax.random.normal(key, (6, 5))  # n = 6, K = 5 tokens as columns
     wq, wk, wv, wo = _head(jax.random.key(1))
     A = attention_pattern(x, wq, wk, causal=causal)
-    np.testing.assert_allclose(A.sum(1), 1, atol=1e-6)
+    # float32 (helpers): each A_ji divides by the row's 5-term sum, adding the row 5 more
+    assert_within(A.sum(1), np.ones(5), float32_tolerance(2 * 5, 1.0))
     if causal:
         np.testing.assert_allclose(A, jnp.tril(A))
         np.testing.assert_allclose(A[0], [1, 0, 0, 0, 0])
     h = attention_head(x, wq, wk, wv, wo, causal=causal)
-    np.testing.assert_allclose(h, attention_head_factored(x, wq, wk, wv, wo, causal=causal), atol=1e-5)
-    np.testing.assert_allclose(h[:, 2], sum(A[2, i] * (wo @ wv @ x[:, i]) for i in range(5)), atol=1e-5)
+    # the same pattern A (the same code): only the r + n + K-term products differ in order
+    tol_h = _head_tolerance(x, wq, wk, wv, wo, causal=causal, same_pattern=True)
+    assert_within(h, attention_head_factored(x, wq, wk, wv, wo, causal=causal), tol_h)
+    assert_within(h[:, 2], sum(A[2, i] * (wo @ wv @ x[:, i]) for i in range(5)), tol_h[:, 2])
     # W_Q = 0: uniform rows (1/K, or 1/j with the mask); same vector added to all keys: no change.
     U = attention_pattern(x, jnp.zeros_like(wq), wk, causal=causal)
     expected = (jnp.tril(jnp.ones((5, 5))) / jnp.arange(1, 6)[:, None]) if causal else jnp.full((5, 5), 0.2)
     np.testing.assert_allclose(U, expected, atol=1e-6)
     # Library version (row convention) agrees with the book's column convention.
     out, weights = dot_product_attention((wq @ x).T[None, :, None], (wk @ x).T[None, :, None], (wv @ x).T[None, :, None], causal=causal)
-    np.testing.assert_allclose(weights[0, 0], A, atol=1e-6)
+    # the same q and k: the scores differ by their r-term sums only; then the 5-term A·v
+    tol_A = _pattern_tolerance(x, wq, wk, causal=causal, score_terms=wq.shape[0])
+    assert_within(weights[0, 0], A, tol_A)
     ref = jax.nn.dot_product_attention((wq @ x).T[None, :, None], (wk @ x).T[None, :, None], (wv @ x).T[None, :, None], is_causal=causal)
-    np.testing.assert_allclose(out, ref, atol=1e-5)
-    np.testing.assert_allclose((wo @ out[0, :, 0].T), h, atol=1e-5)
+    v = np.abs(np.asarray(wv @ x, np.float64)).T
+    assert_within(out[0, :, 0], ref[0, :, 0], float32_tolerance(5, np.asarray(A) @ v) + tol_A @ v)
+    tol_h = _head_tolerance(x, wq, wk, wv, wo, causal=causal, score_terms=wq.shape[0])
+    assert_within(wo @ out[0, :, 0].T, h, tol_h)
 
 
 @given(st.permutations(range(5)), st.integers(0, 2**16))
@@ -241,8 +275,12 @@ def test_permutation_equivariance_without_mask(perm, seed):
     heads = [_head(jax.random.key(seed + 1)), _head(jax.random.key(seed + 2))]
     P = jnp.eye(5)[:, list(perm)]  # x Π permutes the columns
     A, Ap = attention_pattern(x, *heads[0][:2]), attention_pattern(x @ P, *heads[0][:2])
-    np.testing.assert_allclose(Ap, P.T @ A @ P, atol=1e-5)
-    np.testing.assert_allclose(multi_head(x @ P, heads), multi_head(x, heads) @ P, atol=1e-4)
+    # x Π recomputes every product (helpers): within the bounds of two evaluations
+    assert_within(Ap, P.T @ A @ P, np.asarray(P).T @ _pattern_tolerance(x, *heads[0][:2]) @ np.asarray(P))
+    # each head's bound, and the sum of the 2 heads rounded once more
+    tol = sum(_head_tolerance(x, *h) for h in heads) + float32_tolerance(
+        2, sum(np.abs(np.asarray(attention_head(x, *h))) for h in heads))
+    assert_within(multi_head(x @ P, heads), multi_head(x, heads) @ P, tol @ np.asarray(P))
 
 
 @given(st.integers(1, 4), st.integers(0, 2**16))
@@ -250,7 +288,8 @@ def test_causal_no_dependence_on_future(j, seed):
     x = jax.random.normal(jax.random.key(seed), (6, 5))
     y = x.at[:, j:].set(jax.random.normal(jax.random.key(seed + 7), (6, 5 - j)))  # change the future
     head = _head(jax.random.key(seed + 1))
-    np.testing.assert_allclose(attention_head(x, *head, causal=True)[:, :j], attention_head(y, *head, causal=True)[:, :j], atol=1e-5)
+    # exact: the masked weights are 0, so the future enters the first j columns as 0·v terms
+    np.testing.assert_array_equal(attention_head(x, *head, causal=True)[:, :j], attention_head(y, *head, causal=True)[:, :j])
 
 
 def test_multi_head_block_form():
@@ -260,7 +299,11 @@ def test_multi_head_block_form():
     w_out = [jax.random.normal(ks[3 + i], (6, 2)) for i in range(3)]
     patterns = [jax.nn.softmax(jax.random.normal(jax.random.key(9 + i), (4, 4)), -1) for i in range(3)]
     a, b = multi_head_block_form(x, w_in, w_out, patterns)
-    np.testing.assert_allclose(a, b, atol=1e-5)
+    # float32 (helpers): W_in x (6 terms), ·Aᵀ (4, and the identity's 2), W_out (2 per head,
+    # then 3 heads: 6); Σ|terms| = Σ_j |W_out⁽ʲ⁾| |W_in⁽ʲ⁾| |x| A_jᵀ
+    scale = sum(np.abs(np.asarray(wo)) @ np.abs(np.asarray(wi)) @ np.abs(np.asarray(x)) @ np.asarray(A).T
+                for wi, wo, A in zip(w_in, w_out, patterns, strict=True))
+    assert_float32_close(a, b, reduction=6 + 4 + 2 + 6, scale=scale)
 
 
 def test_attention_errors():
@@ -317,6 +360,7 @@ def test_permutations_small():
     x = jax.random.normal(jax.random.key(3), (4, 3))
     wq, wk = _head(jax.random.key(4), n=4, r=2)[:2]
     A = attention_pattern(x, wq, wk)
+    tol = _pattern_tolerance(x, wq, wk)  # x Π recomputes every product (helpers)
     for perm in itertools.permutations(range(3)):
         P = jnp.eye(3)[:, list(perm)]
-        np.testing.assert_allclose(attention_pattern(x @ P, wq, wk), P.T @ A @ P, atol=1e-5)
+        assert_within(attention_pattern(x @ P, wq, wk), P.T @ A @ P, np.asarray(P).T @ tol @ np.asarray(P))
