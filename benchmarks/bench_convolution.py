@@ -5,7 +5,7 @@
     python benchmarks/bench_convolution.py --out results/bench_convolution.json
 
 The target (issue 5): the book's 2-D convolution of a 512 × 512 image by a 3 × 3 motif, as
-``deepmath_jax.convolution2d.convolve2d`` computes it (shifted slices of the padded image times
+``deepmath_jax.convolution.conv2d.convolve2d`` computes it (shifted slices of the padded image times
 the motif's taps, one jitted program), within 2× of ``jax.lax.conv_general_dilated`` on the same
 data. Also measured: a 5 × 5 motif, a multi-channel layer (512 × 512 × 3 → 16 motifs), a
 batch of feature maps (16 × 64 × 64 × 32 → 32), ``jax.scipy.signal.convolve2d``, the FFT
@@ -37,8 +37,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.scipy.signal as jsignal  # noqa: E402
 
-from deepmath_jax.convolution1d import convolve  # noqa: E402
-from deepmath_jax.convolution2d import (  # noqa: E402
+from deepmath_jax.convolution.conv1d import convolve  # noqa: E402
+from deepmath_jax.convolution.conv2d import (  # noqa: E402
     convolve2d,
     convolve2d_fft,
     convolve2d_loop,

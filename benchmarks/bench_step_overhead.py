@@ -8,11 +8,11 @@ so small that a step is mostly Python and dispatch. Measured on this machine, on
 
 - ``nnx.jit``: the step Flax's MNIST example writes (``nnx.Optimizer``, ``nnx.value_and_grad``
   under ``nnx.jit``), which re-splits and re-merges the module graph in Python at every call;
-- ``engine step``: :func:`deepmath_jax.train.make_train_step` — ``nnx.split`` once, a plain
+- ``engine step``: :func:`deepmath_jax.engine.train.make_train_step` — ``nnx.split`` once, a plain
   ``jax.jit`` of a pure function of the arrays that ``nnx.merge``\\ s inside, state donated,
   running sums kept on the device;
 - ``fit`` (step loop) and ``fit(scan=True)`` (one ``lax.scan`` per epoch): whole epochs of
-  :func:`deepmath_jax.train.fit`, shuffling, padding, prefetching and bookkeeping included.
+  :func:`deepmath_jax.engine.train.fit`, shuffling, padding, prefetching and bookkeeping included.
 
 Prints µs/step and s/epoch and writes ``results/bench_step_overhead.json``.
 """
@@ -35,8 +35,8 @@ from flax import nnx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from deepmath_jax import train  # noqa: E402
-from deepmath_jax.data import batches  # noqa: E402
+from deepmath_jax.engine import train  # noqa: E402
+from deepmath_jax.engine.data import batches  # noqa: E402
 
 
 class Dense8(nnx.Module):

@@ -8,7 +8,7 @@ Measures on this machine, in one run, the chapter-10 network 784 → p → p →
 SGD lr 0.01, batch 32) and the chapter-14 MNIST CNN (Adam, batch 32), each written in
 deepmath_jax — its own ``train.fit`` (rows ``fit``, ``fit-scan``: the loop a reader runs, beside
 Keras's ``model.fit``; ``fit-cores``, ``fit-scan-cores``: the same with ``mesh="auto"`` over one
-CPU device per core) and a bare jitted step over ``deepmath_jax.models`` (rows ``single…``,
+CPU device per core) and a bare jitted step over ``deepmath_jax.engine.models`` (rows ``single…``,
 ``sharded``) —, in Keras 3 (TensorFlow backend,
 ``model.fit``, as the book's readers run it) and, when it is installed, in PyTorch:
 
@@ -50,7 +50,7 @@ MODELS = {
     "cnn": "MNIST CNN (Adam)",
 }
 # CNN variants: ``fit`` and ``single`` run every convolution of the training step on the
-# compiled CPU kernels (``deepmath_jax.cpu_kernels``) when they are available;
+# compiled CPU kernels (``deepmath_jax.kernels.build``) when they are available;
 # ``fit-lax`` / ``fit-scan-lax`` without them nor oneDNN (``DEEPMATH_CONV_KERNELS=0``,
 # ``DEEPMATH_ONEDNN_CONV=0``: XLA's Eigen kernels); the ``…-cores`` and ``sharded`` rows are
 # partitioned over devices, so they keep ``lax``.
@@ -124,7 +124,7 @@ def _book_model(model: str, x: np.ndarray, impl: str = "fast"):
     from flax import nnx
 
     sys.path.insert(0, str(ROOT / "src"))
-    from deepmath_jax import models
+    from deepmath_jax.engine import models
 
     if model == "cnn":
         net = models.mnist_cnn(impl=impl, rngs=nnx.Rngs(0))
@@ -142,7 +142,8 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
     from jax.sharding import PartitionSpec as P
 
     sys.path.insert(0, str(ROOT / "src"))
-    from deepmath_jax import cpu_kernels, models, onednn_convolution
+    from deepmath_jax.engine import models
+    from deepmath_jax.kernels import build, onednn_convolution
 
     batch = 32
     net, tx, xs = _book_model(model, x, "xla" if "xlaconv" in variant else "fast")
@@ -222,19 +223,20 @@ def worker_jax(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: i
         "devices": ndev,
         "compiler_options": options,
         "onednn_conv_available": onednn_convolution.available(),
-        "conv_kernels_available": cpu_kernels.available(),
+        "conv_kernels_available": build.available(),
     }
 
 
 def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epochs: int) -> dict:
-    """The package's own training loop, ``deepmath_jax.train.fit``, as a reader calls it: the
+    """The package's own training loop, ``deepmath_jax.engine.train.fit``, as a reader calls it: the
     same model and optimizer, accuracy as metric (as the Keras row), shuffled batches of 32,
     the non-finite check and running sums included; ``fit-scan`` with ``scan=True``. Epoch
     times are fit's ``history["seconds"]``."""
     import jax
 
     net, tx, xs = _book_model(model, x)  # puts src/ on the path
-    from deepmath_jax import cpu_kernels, models, onednn_convolution, parallel, train
+    from deepmath_jax.engine import models, parallel, train
+    from deepmath_jax.kernels import build, onednn_convolution
 
     mesh = "auto" if variant.endswith("-cores") else None
     history = train.fit(net, tx, (xs, y), epochs=epochs, batch_size=32, metrics=["accuracy"],
@@ -245,7 +247,7 @@ def worker_jax_fit(model: str, variant: str, x: np.ndarray, y: np.ndarray, epoch
         "devices": len(jax.devices()),
         "compiler_options": models.conv_compiler_options(net, parallel.resolve_mesh(mesh)),
         "onednn_conv_available": onednn_convolution.available(),
-        "conv_kernels_available": cpu_kernels.available(),
+        "conv_kernels_available": build.available(),
     }
 
 

@@ -1,17 +1,17 @@
-"""The data of the Keras chapters' experiments (ch10, ch14), all through ``deepmath_jax.data``.
+"""The data of the Keras chapters' experiments (ch10, ch14), all through ``deepmath_jax.engine.data``.
 
 - :func:`load_splits`: train and test splits of one of the book's tensorflow-datasets datasets
   (``mnist``, ``cifar10``, ``imdb_reviews``, ``cats_vs_dogs``) from ``--data-dir`` — never
   downloaded here; when it is not prepared, the data module's message (what, where, how to
   supply it) becomes the reason of the skipped rows.
 - :func:`mnist_like`: the MNIST of a run. With ``--mnist-format-dir DIR`` the four IDX files of
-  DIR are imported once (:func:`deepmath_jax.data.import_idx`) into a tfds folder inside the
+  DIR are imported once (:func:`deepmath_jax.engine.data.import_idx`) into a tfds folder inside the
   results folder, then read by the same pipeline; the run is about that dataset (e.g. Debian's
   Fashion-MNIST), so its accuracies are reported as ``explained``, unless
   ``--mnist-format-is-mnist`` says the files are the real MNIST. ``$DEEPMATH_MNIST_FORMAT_DIR``
   is the default of ``--mnist-format-dir`` (CI sets it when it has unpacked Fashion-MNIST).
 
-Training itself is :func:`deepmath_jax.train.fit` / ``evaluate`` / ``predict``.
+Training itself is :func:`deepmath_jax.engine.train.fit` / ``evaluate`` / ``predict``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from deepmath_jax import data
+from deepmath_jax.engine import data
 
 IMPORT_FOLDER = "_tfds_import"  # under the results root: shared by ch10 and ch14
 
@@ -52,7 +52,7 @@ def add_data_arguments(parser: Any) -> None:
         default=os.environ.get("DEEPMATH_MNIST_FORMAT_DIR") or None,
         help="folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz], …), e.g. Debian's "
         "dataset-fashion-mnist in /usr/share/datasets/fashion-mnist: imported with "
-        "deepmath_jax.data.import_idx and used where the book uses MNIST "
+        "deepmath_jax.engine.data.import_idx and used where the book uses MNIST "
         "(default: $DEEPMATH_MNIST_FORMAT_DIR, which CI sets when it has unpacked it)",
     )
     parser.add_argument(

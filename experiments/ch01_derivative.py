@@ -29,8 +29,8 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax.activations import heaviside, relu, sigmoid, sigmoid_prime, tanh  # noqa: E402
-from deepmath_jax.derivative import (  # noqa: E402
+from deepmath_jax.calculus.activations import heaviside, relu, sigmoid, sigmoid_prime, tanh  # noqa: E402
+from deepmath_jax.calculus.derivative import (  # noqa: E402
     USUAL_DERIVATIVES,
     classify_critical_point,
     closest_point_on_parabola,
@@ -42,8 +42,8 @@ from deepmath_jax.derivative import (  # noqa: E402
     squared_distances_on_diagonal,
     tangent,
 )
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.graph import (  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.autodiff.graph import (  # noqa: E402
     Graph,
     chain,
     derivatives_by_paths,
@@ -51,8 +51,8 @@ from deepmath_jax.graph import (  # noqa: E402
     reverse_sweep,
     unary,
 )
-from deepmath_jax.graph_drawing import draw_graph  # noqa: E402
-from deepmath_jax.newton import (  # noqa: E402
+from deepmath_jax.autodiff.graph_drawing import draw_graph  # noqa: E402
+from deepmath_jax.calculus.newton import (  # noqa: E402
     correct_decimals,
     newton,
     newton_decimal,

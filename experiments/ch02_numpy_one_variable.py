@@ -24,7 +24,7 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(2, "numpy_one_variable", "Python : numpy et matplotlib avec une variable / numpy and matplotlib, one variable",
                   book_lines=(1195, 1467))

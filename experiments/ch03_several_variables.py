@@ -19,9 +19,9 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax import multivariable as mv  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.search import grid_search, random_search, slice_search  # noqa: E402
+from deepmath_jax.calculus import multivariable as mv  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.calculus.search import grid_search, random_search, slice_search  # noqa: E402
 
 CHAPTER = Chapter(3, "several_variables", "Fonctions de plusieurs variables / Functions of several variables", book_lines=(1468, 1826))
 

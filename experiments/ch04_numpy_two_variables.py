@@ -20,7 +20,7 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(4, "numpy_two_variables", "Python : numpy et matplotlib avec deux variables / numpy and matplotlib with two variables", book_lines=(1827, 2162))
 

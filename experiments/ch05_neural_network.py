@@ -20,10 +20,10 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax import perceptron as P  # noqa: E402
-from deepmath_jax import realisable as R  # noqa: E402
-from deepmath_jax import universal as U  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.neurons import perceptron as P  # noqa: E402
+from deepmath_jax.neurons import realisable as R  # noqa: E402
+from deepmath_jax.neurons import universal as U  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(5, "neural_network", "Réseau de neurones / Neural network", book_lines=(2163, 2908))
 

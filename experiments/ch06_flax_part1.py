@@ -3,7 +3,7 @@ NNX (book lines 2909–3379).
 
 Dense networks whose weights are set by hand: the book's Keras ``Sequential`` + ``set_weights``
 examples and its ``keras_facile`` helper (``definir_poids``, ``affiche_poids``, ``evaluation``,
-``affichage_*``, ``calcul_approximation``) as :mod:`deepmath_jax.dense` on a Flax NNX module.
+``affichage_*``, ``calcul_approximation``) as :mod:`deepmath_jax.neurons.dense` on a Flax NNX module.
 Float32 parameters, as in Keras. The universal approximation of f(x) = cos 2x + x sin 3x + √x on
 [2, 10] is built for n = 5, 10, 20, 50, 100 with its errors.
 """
@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
 
-from deepmath_jax import dense as D
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter
-from deepmath_jax.universal import approximation_error, cell_samples
+from deepmath_jax.neurons import dense as D
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter
+from deepmath_jax.neurons.universal import approximation_error, cell_samples
 
 CHAPTER = Chapter(6, "flax_part1", "Python : tensorflow avec keras, partie 1 / TensorFlow with Keras, part 1 (in Flax NNX)", book_lines=(2909, 3379))
 

@@ -28,9 +28,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from deepmath_jax import backprop, graph, smile  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.gradient import (  # noqa: E402
+from deepmath_jax.autodiff import backprop, graph, smile  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.calculus.gradient import (  # noqa: E402
     critical_points,
     directional_derivative,
     directional_difference_quotient,
@@ -45,7 +45,7 @@ from deepmath_jax.gradient import (  # noqa: E402
     steepest_ascent,
     tangent_plane_to_graph,
 )
-from deepmath_jax.graph_drawing import draw_graph  # noqa: E402
+from deepmath_jax.autodiff.graph_drawing import draw_graph  # noqa: E402
 
 CHAPTER = Chapter(7, "gradient", "Gradient / Gradient", book_lines=(3380, 4214))
 

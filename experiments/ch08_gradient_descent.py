@@ -1,6 +1,6 @@
 """Chapter 8 — Descente de gradient / Gradient descent (book lines 4215–4917).
 
-The chapter's tables and figures, computed with :mod:`deepmath_jax.descent` (optax
+The chapter's tables and figures, computed with :mod:`deepmath_jax.optim.descent` (optax
 transformations run by ``jax.grad`` in ``lax.scan`` loops): a² + 3b², a² + 1 and its bad steps,
 two local minima and a saddle, the step-size schedules, linear regression (lines and planes),
 classic vs stochastic descent on a parabola fit, mini-batches on the circle fit, momentum and
@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from deepmath_jax import descent, schedules  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.optim import descent, schedules  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(8, "gradient_descent", "Descente de gradient / Gradient descent", book_lines=(4215, 4917))
 

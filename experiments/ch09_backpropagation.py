@@ -1,10 +1,10 @@
 """Chapter 9 — Rétropropagation / Backpropagation (book lines 4918–5434).
 
 Gradient descent on the weights of networks, with ``jax.grad`` and optax
-(:mod:`deepmath_jax.descent`, :mod:`deepmath_jax.learning`, :mod:`deepmath_jax.hebb`): the
+(:mod:`deepmath_jax.optim.descent`, :mod:`deepmath_jax.neurons.learning`, :mod:`deepmath_jax.neurons.hebb`): the
 logistic neuron and its table, the XOR and step sigmoid networks (full-batch descent, δ = 1,
 float64; again with grad E by the formule du sourire of chapter 7 and trained with the
-hand-written layered backpropagation of :mod:`deepmath_jax.backprop`), the perceptron and the Hebb rule, the lemniscate/ellipse zones and the three black
+hand-written layered backpropagation of :mod:`deepmath_jax.autodiff.backprop`), the perceptron and the Hebb rule, the lemniscate/ellipse zones and the three black
 cells with ReLU networks, and the ReLU neuron with a local minimum.
 
 Training of the ReLU networks: the book says "descente de gradient stochastique"; the authors'
@@ -29,8 +29,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from deepmath_jax import backprop, descent, hebb, learning, smile  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.autodiff import backprop, smile  # noqa: E402
+from deepmath_jax.neurons import hebb, learning
+from deepmath_jax.optim import descent
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(9, "backpropagation", "Rétropropagation / Backpropagation", book_lines=(4918, 5434))
 
@@ -510,7 +512,7 @@ def local_minimum(exp: Experiment) -> None:
 def chapter7_engines(exp: Experiment, xor_run: descent.History, step_run: descent.History) -> None:
     """grad E by the formule du sourire (∂E_i/∂a_j = 2 ∂F/∂a_j(X_i)(F(X_i) − z_i), L5008, the
     ∂F/∂a_j of chapter 7) and the trainings with the hand-written layered backpropagation
-    (:mod:`deepmath_jax.backprop`, the recursion (4)–(6) in matrix form) instead of jax.grad."""
+    (:mod:`deepmath_jax.autodiff.backprop`, the recursion (4)–(6) in matrix form) instead of jax.grad."""
     xy = jnp.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
     z = jnp.array([1.0, 1.0, 0.0, 0.0])
     p0 = jnp.array([1.0, 2.0, -3.0, -3.0, -2.0, 1.0, 1.0, 1.0, -1.0])

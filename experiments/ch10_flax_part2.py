@@ -1,7 +1,7 @@
 """Chapter 10 — *Python : tensorflow avec keras, partie 2* (Flax part 2), book lines 5435–6302.
 
-The book's Keras programs with ``deepmath_jax.models`` (Flax NNX), the data of
-``deepmath_jax.data`` (tensorflow-datasets) and the training engine ``deepmath_jax.train``:
+The book's Keras programs with ``deepmath_jax.engine.models`` (Flax NNX), the data of
+``deepmath_jax.engine.data`` (tensorflow-datasets) and the training engine ``deepmath_jax.engine.train``:
 
 1. MNIST digits with 784 → p → p → 10 (σ, σ, softmax), SGD lr 0.01, batch 32, 40 epochs, for
    p = 8, 10, 15, 20, 50 (table L5617–5624) and the test predictions (L5602–5682).
@@ -34,8 +34,8 @@ import optax
 from flax import nnx
 
 import _keras_data as kd
-from deepmath_jax import models, train
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter
+from deepmath_jax.engine import models, train
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter
 
 CHAPTER = Chapter(
     10,

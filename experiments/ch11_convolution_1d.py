@@ -17,7 +17,7 @@ jax.config.update("jax_enable_x64", True)  # the book's lists are exact; float64
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax.convolution1d import (  # noqa: E402
+from deepmath_jax.convolution.conv1d import (  # noqa: E402
     conv_layer,
     conv_neuron,
     conv_weight_count,
@@ -32,8 +32,8 @@ from deepmath_jax.convolution1d import (  # noqa: E402
     odd_motif,
     translation_motif,
 )
-from deepmath_jax.convolution_plots import signal_figure  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.convolution.plots import signal_figure  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
 
 CHAPTER = Chapter(
     11,

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from deepmath_jax.activations import tanh, tanh_prime  # noqa: E402
-from deepmath_jax.convolution2d import (  # noqa: E402
+from deepmath_jax.calculus.activations import tanh, tanh_prime  # noqa: E402
+from deepmath_jax.convolution.conv2d import (  # noqa: E402
     convolution_matrix2d,
     convolve2d,
     convolve2d_loop,
@@ -30,7 +30,7 @@ from deepmath_jax.convolution2d import (  # noqa: E402
     odd_motif2d,
     rot180,
 )
-from deepmath_jax.convolution_layer import (  # noqa: E402
+from deepmath_jax.convolution.layer import (  # noqa: E402
     BookConv,
     conv_backward,
     conv_forward,
@@ -40,10 +40,10 @@ from deepmath_jax.convolution_layer import (  # noqa: E402
     motif_gradient_by_weight,
     shared_weight_derivative,
 )
-from deepmath_jax.convolution_plots import matrices_figure  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.image_filters import load_sample_photo  # noqa: E402
-from deepmath_jax.pooling import average_pool, enlarge, max_pool, pooled_shape  # noqa: E402
+from deepmath_jax.convolution.plots import matrices_figure  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.convolution.image_filters import load_sample_photo  # noqa: E402
+from deepmath_jax.convolution.pooling import average_pool, enlarge, max_pool, pooled_shape  # noqa: E402
 
 CHAPTER = Chapter(
     12, "convolution_2d", "Convolution / Convolution in two dimensions", book_lines=(6507, 7013)

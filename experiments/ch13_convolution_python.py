@@ -22,13 +22,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from deepmath_jax.convolution1d import convolve, correlate, polynomial_product, polynomial_value  # noqa: E402
-from deepmath_jax.convolution2d import convolve2d, correlate2d, rot180  # noqa: E402
-from deepmath_jax.convolution_plots import before_after_figure, matrices_figure, signal_figure  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.image_filters import KERNELS, apply_filter, kernel, load_sample_photo, to_uint8  # noqa: E402
-from deepmath_jax.pooling import average_pool, max_pool, pool_loop  # noqa: E402
-from deepmath_jax.template_matching import (  # noqa: E402
+from deepmath_jax.convolution.conv1d import convolve, correlate, polynomial_product, polynomial_value  # noqa: E402
+from deepmath_jax.convolution.conv2d import convolve2d, correlate2d, rot180  # noqa: E402
+from deepmath_jax.convolution.plots import before_after_figure, matrices_figure, signal_figure  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.convolution.image_filters import KERNELS, apply_filter, kernel, load_sample_photo, to_uint8  # noqa: E402
+from deepmath_jax.convolution.pooling import average_pool, max_pool, pool_loop  # noqa: E402
+from deepmath_jax.convolution.template_matching import (  # noqa: E402
     hide_motif,
     locate_1d,
     locate_2d,

@@ -1,7 +1,7 @@
 """Chapter 14 — *Convolution avec tensorflow/keras* (Convolution with Flax), book lines 7350–7780.
 
-The book's convolutional networks with ``deepmath_jax.models`` (Flax NNX), the data of
-``deepmath_jax.data`` (tensorflow-datasets) and the training engine ``deepmath_jax.train``:
+The book's convolutional networks with ``deepmath_jax.engine.models`` (Flax NNX), the data of
+``deepmath_jax.engine.data`` (tensorflow-datasets) and the training engine ``deepmath_jax.engine.train``:
 
 1. The MNIST CNN, 28×28×1 → conv 32 → conv 16 → flatten → 10 (130 394 weights, L7404), Adam,
    batch 32, 5 epochs: 99 % on the test images (L7497).
@@ -33,8 +33,8 @@ import optax
 from flax import nnx
 
 import _keras_data as kd
-from deepmath_jax import models, train
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter
+from deepmath_jax.engine import models, train
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter
 
 CHAPTER = Chapter(
     14,

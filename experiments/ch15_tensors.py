@@ -17,8 +17,8 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.tensors import derivative, gradient, gradient_field, memory_bytes, vocabulary  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.probability.tensors import derivative, gradient, gradient_field, memory_bytes, vocabulary  # noqa: E402
 
 CHAPTER = Chapter(15, "tensors", "Tenseurs / Tensors", book_lines=(7783, 8015))
 

@@ -18,12 +18,12 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepmath_jax import losses  # noqa: E402
-from deepmath_jax.activations import heaviside, sigmoid  # noqa: E402
-from deepmath_jax.dropout import bernoulli_mask, dropout  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.normalization import BatchNorm, standardize  # noqa: E402
-from deepmath_jax.probability import (  # noqa: E402
+from deepmath_jax.probability import losses  # noqa: E402
+from deepmath_jax.calculus.activations import heaviside, sigmoid  # noqa: E402
+from deepmath_jax.probability.dropout import bernoulli_mask, dropout  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.probability.normalization import BatchNorm, standardize  # noqa: E402
+from deepmath_jax.probability.distributions import (  # noqa: E402
     gaussian_density,
     rank_of_max,
     softmax,

@@ -29,15 +29,15 @@ import numpy as np
 import optax
 from flax import nnx
 
-from deepmath_jax import corpus as C
-from deepmath_jax.bpe import (
+from deepmath_jax.language import corpus as C
+from deepmath_jax.language.bpe import (
     TokenizerNotFoundError,
     book_words,
     gpt2_encoding,
     token_strings,
     train_bpe,
 )
-from deepmath_jax.embedding import (
+from deepmath_jax.language.embedding import (
     DigitEmbeddingCNN,
     NextWordEmbedding,
     analogy,
@@ -52,14 +52,14 @@ from deepmath_jax.embedding import (
     project_on_basis,
     top_words,
 )
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter
-from deepmath_jax.gpt import generate, next_token_probabilities
-from deepmath_jax.gpt2_checkpoint import (
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter
+from deepmath_jax.language.gpt import generate, next_token_probabilities
+from deepmath_jax.language.gpt2_checkpoint import (
     CheckpointNotFoundError,
     load_gpt2_with_tokenizer,
     top_next_tokens,
 )
-from deepmath_jax.probability import softmax_temperature
+from deepmath_jax.probability.distributions import softmax_temperature
 
 CHAPTER = Chapter(17, "chatgpt_part1", "ChatGPT partie 1 / ChatGPT part 1", book_lines=(8361, 9165))
 
@@ -401,7 +401,7 @@ def vectors(exp: Experiment, gpt2, reason: str) -> None:
 
 def digit_images(exp: Experiment):
     """(x_train, y_train, x_test, y_test, name) — MNIST through the data module, else offline data."""
-    from deepmath_jax import data
+    from deepmath_jax.engine import data
 
     try:
         tr = data.load("mnist", "train", data_dir=exp.data_dir, download=bool(exp.options.get("download")))
@@ -434,7 +434,7 @@ def digit_images(exp: Experiment):
 
 def digits_embedding(exp: Experiment) -> None:
     """§5.1 (L9057–9078): the penultimate layer of a classifier as an embedding, seen by PCA."""
-    from deepmath_jax import train
+    from deepmath_jax.engine import train
 
     found = digit_images(exp)
     if found is None:
@@ -496,7 +496,7 @@ def digits_embedding(exp: Experiment) -> None:
 
 def cooccurrence(exp: Experiment, sentences_cased: list[list[str]], corpus: C.Corpus) -> None:
     """§5.2–5.3 (L9080–9160)."""
-    from deepmath_jax import train
+    from deepmath_jax.engine import train
 
     book = np.array([[0, 10, 1, 0], [0, 0, 8, 5], [6, 2, 0, 0], [4, 3, 1, 0]])  # le, et, chat, chien
     P = conditional_probability_matrix(book)

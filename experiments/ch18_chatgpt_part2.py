@@ -27,24 +27,24 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from deepmath_jax import corpus as C  # noqa: E402
-from deepmath_jax import gelu as G  # noqa: E402
-from deepmath_jax.attention import attention_from_scores, attention_head, attention_pattern  # noqa: E402
-from deepmath_jax.bpe import CharVocab, TokenizerNotFoundError, token_strings  # noqa: E402
-from deepmath_jax.embedding import top_words  # noqa: E402
-from deepmath_jax.experiment import Chapter, Experiment, run_chapter  # noqa: E402
-from deepmath_jax.gpt import GPT, GPTConfig, count_parameters, generate, lm_loss, make_windows  # noqa: E402
-from deepmath_jax.gpt2_checkpoint import (  # noqa: E402
+from deepmath_jax.language import corpus as C  # noqa: E402
+from deepmath_jax.language import gelu as G  # noqa: E402
+from deepmath_jax.language.attention import attention_from_scores, attention_head, attention_pattern  # noqa: E402
+from deepmath_jax.language.bpe import CharVocab, TokenizerNotFoundError, token_strings  # noqa: E402
+from deepmath_jax.language.embedding import top_words  # noqa: E402
+from deepmath_jax.book.experiment import Chapter, Experiment, run_chapter  # noqa: E402
+from deepmath_jax.language.gpt import GPT, GPTConfig, count_parameters, generate, lm_loss, make_windows  # noqa: E402
+from deepmath_jax.language.gpt2_checkpoint import (  # noqa: E402
     CheckpointNotFoundError,
     load_gpt2,
     load_gpt2_with_tokenizer,
     save_gpt2,
     top_next_tokens,
 )
-from deepmath_jax.positions import block_rotation, digits, frequencies, position_vectors  # noqa: E402
-from deepmath_jax.probability import softmax  # noqa: E402
-from deepmath_jax.tensor_product import kronecker, tensor_action, unvec, vec  # noqa: E402
-from deepmath_jax.unembedding import (  # noqa: E402
+from deepmath_jax.language.positions import block_rotation, digits, frequencies, position_vectors  # noqa: E402
+from deepmath_jax.probability.distributions import softmax  # noqa: E402
+from deepmath_jax.language.tensor_product import kronecker, tensor_action, unvec, vec  # noqa: E402
+from deepmath_jax.language.unembedding import (  # noqa: E402
     EmbedUnembed,
     bypass_matrices,
     min_norm_matrix,
@@ -78,7 +78,7 @@ def heatmap(ax, A: np.ndarray, labels: list[str], title: str) -> None:
 
 
 def unembedding(exp: Experiment, gpt2, reason: str, corpus: C.Corpus) -> None:
-    from deepmath_jax import train
+    from deepmath_jax.engine import train
 
     x = jnp.array([2.2, -1.1, 3.3, 0.44])
     exp.compare("σ(2.2, −1.1, 3.3, 0.44)", book_line=9235, book_value=["0.237", "0.008", "0.713", "0.040"], value=softmax(x))
@@ -364,10 +364,10 @@ def gelu_section(exp: Experiment) -> None:
 
 
 def tiny_gpt(exp: Experiment, corpus: C.Corpus) -> None:
-    """A small GPT trained here by the engine (:func:`deepmath_jax.train.fit`): progress bar,
+    """A small GPT trained here by the engine (:func:`deepmath_jax.engine.train.fit`): progress bar,
     checkpoints in the results folder, loss curve, text with temperature and top-k."""
-    from deepmath_jax import train
-    from deepmath_jax.checkpoint import run_directory
+    from deepmath_jax.engine import train
+    from deepmath_jax.engine.checkpoint import run_directory
 
     text = corpus.text
     vocab = CharVocab.from_text(text)

@@ -34,7 +34,7 @@ def main(out: str, num_processes: int, process_id: int, port: int) -> None:
     from flax import nnx
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from deepmath_jax import train
+    from deepmath_jax.engine import train
     from engine_toys import MLP, params, toy
     x, y = toy()
     model = MLP(rngs=nnx.Rngs(0))

@@ -8,7 +8,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from deepmath_jax import train
+from deepmath_jax.engine import train
 
 
 class MLP(nnx.Module):

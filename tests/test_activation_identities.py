@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.activations import (
+from deepmath_jax.calculus.activations import (
     heaviside,
     keras_heaviside,
     relu,
@@ -20,7 +20,7 @@ from deepmath_jax.activations import (
     tanh,
     tanh_prime,
 )
-from deepmath_jax.derivative import second_derivative, tangent
+from deepmath_jax.calculus.derivative import second_derivative, tangent
 
 moderate = st.floats(-30, 30, allow_subnormal=False)  # XLA on CPU flushes subnormals to 0
 anything = st.floats(-1e6, 1e6, allow_subnormal=False)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.activations import ACTIVATIONS, get_activation, heaviside, keras_heaviside
+from deepmath_jax.calculus.activations import ACTIVATIONS, get_activation, heaviside, keras_heaviside
 
 finite = st.floats(-20, 20, allow_nan=False)
 

@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from deepmath_jax.backprop import (
+from deepmath_jax.autodiff.backprop import (
     forward,
     gradient_descent,
     init_mlp,
@@ -18,7 +18,7 @@ from deepmath_jax.backprop import (
     loss_value,
     manual_value_and_grad,
 )
-from deepmath_jax.smile import layered_network, recursion_partials, smile_partials
+from deepmath_jax.autodiff.smile import layered_network, recursion_partials, smile_partials
 
 ARCHITECTURES = [
     ([1, 1], ("sigmoid",), "mse"),

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax.bpe import (
+from deepmath_jax.language.bpe import (
     BPE,
     TokenizerNotFoundError,
     book_words,

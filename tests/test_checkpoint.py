@@ -10,8 +10,8 @@ import optax
 import pytest
 from flax import nnx
 
-from deepmath_jax import train
-from deepmath_jax.checkpoint import Checkpointer
+from deepmath_jax.engine import train
+from deepmath_jax.engine.checkpoint import Checkpointer
 from engine_toys import DropoutNet, fit, params, toy
 
 

@@ -14,16 +14,16 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from deepmath_jax import conv_layer_forward as fwd
-from deepmath_jax import cpu_kernels
-from deepmath_jax.onednn_convolution import reference as lax_conv
+from deepmath_jax.kernels import conv_layer_forward as fwd
+from deepmath_jax.kernels import build
+from deepmath_jax.kernels.onednn_convolution import reference as lax_conv
 from helpers import assert_float32_close
 
 TARGET = 'custom_call_target="deepmath_conv_layer"'
 
 
 def _lanes() -> int:
-    return cpu_kernels.lanes() if cpu_kernels.available() else 16
+    return build.lanes() if build.available() else 16
 
 
 def _random(rng, *shape):
@@ -72,7 +72,7 @@ def test_book_layers_run_the_kernel_when_available():
     rng = np.random.default_rng(1)
     for shape, cout in (((32, 28, 28, 32), 16), ((32, 28, 28, 1), 32), ((32, 28, 28, 16), 32)):
         x, kernel, bias = _random(rng, *shape), _random(rng, 3, 3, shape[3], cout), _random(rng, cout)
-        assert (TARGET in _hlo(_layer(True), x, kernel, bias)) == cpu_kernels.available()
+        assert (TARGET in _hlo(_layer(True), x, kernel, bias)) == build.available()
         got = jax.jit(_layer(True))(x, kernel, bias)
         scale = np.max(_by_definition(jnp.abs(x), jnp.abs(kernel), jnp.abs(bias), False))
         assert_float32_close(got, fwd.reference(x, kernel, bias, True),
@@ -113,7 +113,7 @@ def test_several_devices_fall_back_and_shard_map_keeps_the_kernel():
     assert TARGET not in _hlo(_layer(True), xs, kernel, bias)
     assert_float32_close(jax.jit(_layer(True))(xs, kernel, bias), want, reduction=9 * 3 + 1)
     f = jax.shard_map(_layer(True), mesh=mesh, in_specs=(P("data"), P(), P()), out_specs=P("data"))
-    assert (TARGET in _hlo(f, x, kernel, bias)) == cpu_kernels.available()
+    assert (TARGET in _hlo(f, x, kernel, bias)) == build.available()
     assert_float32_close(jax.jit(f)(x, kernel, bias), want, reduction=9 * 3 + 1)
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from deepmath_jax import conv_weight_gradient as cw
-from deepmath_jax import cpu_kernels
+from deepmath_jax.kernels import conv_weight_gradient as cw
+from deepmath_jax.kernels import build
 from helpers import assert_float32_close, float32_tolerance
 
 TARGET = 'custom_call_target="deepmath_conv_weight_gradient"'
@@ -32,7 +32,7 @@ def _random(rng, *shape):
 
 
 def _lanes() -> int:
-    return cpu_kernels.lanes() if cpu_kernels.available() else 16
+    return build.lanes() if build.available() else 16
 
 
 def _by_definition(x: np.ndarray, delta: np.ndarray, k: int) -> np.ndarray:
@@ -82,7 +82,7 @@ def test_book_layer_runs_the_kernel_when_available():
     rng = np.random.default_rng(1)
     x, delta = _random(rng, 32, 28, 28, 32), _random(rng, 32, 28, 28, 16)  # ch. 14, L7380–7404
     f = lambda x, d: cw.weight_gradient(x, d, 3)  # noqa: E731
-    assert (TARGET in _hlo(f, x, delta)) == cpu_kernels.available()
+    assert (TARGET in _hlo(f, x, delta)) == build.available()
     got = np.asarray(jax.jit(f)(x, delta))
     # Each entry sums 25 088 float32 products; kernel and lax add them in different orders, so
     # both are compared with the float64 sum, relative to Σ|products| (the scale of float32
@@ -127,7 +127,7 @@ def test_several_devices_fall_back_and_shard_map_keeps_the_kernel():
     # a shard_map body sees one device's rows: each device runs the kernel, then a psum
     g = jax.shard_map(lambda x, d: jax.lax.psum(f(x, d), "data"), mesh=mesh,
                       in_specs=(P("data"), P("data")), out_specs=P())
-    assert (TARGET in _hlo(g, x, delta)) == cpu_kernels.available()
+    assert (TARGET in _hlo(g, x, delta)) == build.available()
     assert_float32_close(jax.jit(g)(x, delta), want, reduction=8 * 6 * 6)
 
 
@@ -166,7 +166,7 @@ def test_one_channel_weight_and_bias_gradient():
     for b, h, w, o, k in ((32, 28, 28, 2 * lanes, 3), (17, 5, 7, lanes, 3), (1, 1, 1, 3 * lanes, 3),
                           (3, 6, 4, 5, 3), (2, 6, 5, lanes, 5)):
         x, delta = _random(rng, b, h, w, 1), _random(rng, b, h, w, o)
-        kernel_expected = cpu_kernels.available() and k == 3 and o % lanes == 0
+        kernel_expected = build.available() and k == 3 and o % lanes == 0
         assert (ONE in _hlo(lambda x, d, k=k: cw.weight_and_bias_gradient_one_channel(x, d, k),
                             x, delta)) == kernel_expected
         dw, db = f(x, delta, k)

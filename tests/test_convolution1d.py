@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.convolution1d import (
+from deepmath_jax.convolution.conv1d import (
     conv_layer,
     conv_neuron,
     conv_weight_count,

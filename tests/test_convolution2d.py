@@ -13,7 +13,7 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax.convolution2d import (
+from deepmath_jax.convolution.conv2d import (
     convolution_matrix2d,
     convolve2d,
     convolve2d_fft,

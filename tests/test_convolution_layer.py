@@ -11,9 +11,9 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax.activations import tanh, tanh_prime
-from deepmath_jax.convolution2d import convolve2d, convolve_channels, correlate_channels
-from deepmath_jax.convolution_layer import (
+from deepmath_jax.calculus.activations import tanh, tanh_prime
+from deepmath_jax.convolution.conv2d import convolve2d, convolve_channels, correlate_channels
+from deepmath_jax.convolution.layer import (
     BookConv,
     conv_backward,
     conv_forward,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.corpus import (
+from deepmath_jax.language.corpus import (
     FORTUNES_DIR,
     Corpus,
     CorpusNotFoundError,
@@ -151,7 +151,7 @@ def test_tiny_shakespeare_offline_message(tmp_path):
         load_corpus("tiny_shakespeare", data_dir=tmp_path, download=False)
     message = str(info.value)
     for hint in ("is not prepared in " + str(tmp_path), "download=True",
-                 "python -m deepmath_jax.data download tiny_shakespeare", "--data-dir",
+                 "python -m deepmath_jax.engine.data download tiny_shakespeare", "--data-dir",
                  "apt-get install -y fortunes", "--corpus PATH"):
         assert hint in message
 

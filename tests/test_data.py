@@ -1,4 +1,4 @@
-"""deepmath_jax.data: mock-data pipelines for every dataset, batching, IDX import, errors.
+"""deepmath_jax.engine.data: mock-data pipelines for every dataset, batching, IDX import, errors.
 
 Never downloads: tensorflow-datasets runs under ``tfds.testing.mock_data`` or on folders
 written here, always with ``download=False``.
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds  # a dependency (pyproject): a broken install fails, not skips
 
-from deepmath_jax import data
+from deepmath_jax.engine import data
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

@@ -11,10 +11,10 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax import dense as D
-from deepmath_jax.activations import sigmoid
-from deepmath_jax.perceptron import EXERCISE_NETWORK, RELU_H_NETWORK, apply_network
-from deepmath_jax.universal import DOUBLE_CRENEAU, SQUARE_NETWORK, step_approximation
+from deepmath_jax.neurons import dense as D
+from deepmath_jax.calculus.activations import sigmoid
+from deepmath_jax.neurons.perceptron import EXERCISE_NETWORK, RELU_H_NETWORK, apply_network
+from deepmath_jax.neurons.universal import DOUBLE_CRENEAU, SQUARE_NETWORK, step_approximation
 from helpers import assert_float32_close
 
 

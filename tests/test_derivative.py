@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.derivative import (
+from deepmath_jax.calculus.derivative import (
     USUAL_DERIVATIVES,
     chain_rule,
     classify_critical_point,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax import descent, schedules
+from deepmath_jax.optim import descent, schedules
 
 
 def in_x64(fn):
@@ -534,7 +534,7 @@ def test_every_descent_stops_on_a_non_finite_loss_naming_step_and_step_size(x64)
         descent.descend(quad, p0 + 1, descent.gradient_descent(schedules.keras_decay(2.0, 1e-4)), 2000)
     assert info.value.step_size == pytest.approx(2.0 / (1e-4 * (info.value.step - 1) + 1))
     # The hand-written layered backprop (chapter 7 §4.5) reports in the same way.
-    from deepmath_jax import backprop
+    from deepmath_jax.autodiff import backprop
 
     params = backprop.init_mlp(jax.random.key(0), [2, 4, 1])
     X = jnp.ones((8, 2))
@@ -580,7 +580,8 @@ def test_one_non_finite_loss_error_for_the_descents_backprop_and_the_engine(x64)
     as the descents do: step k is the update that led to the first non-finite E(P_k)."""
     import pickle
 
-    from deepmath_jax import backprop, train
+    from deepmath_jax.autodiff import backprop
+    from deepmath_jax.engine import train
 
     assert train.NonFiniteLossError is descent.NonFiniteLossError
     f = lambda a: a[0] ** 2 + 1  # noqa: E731

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deepmath_jax.embedding import (
+from deepmath_jax.language.embedding import (
     DigitEmbeddingCNN,
     NextWordEmbedding,
     analogy,

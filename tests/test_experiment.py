@@ -11,7 +11,7 @@ import json
 import jax.numpy as jnp
 import pytest
 
-from deepmath_jax.experiment import (
+from deepmath_jax.book.experiment import (
     Chapter,
     Experiment,
     compare_values,
@@ -19,7 +19,7 @@ from deepmath_jax.experiment import (
     printed_tolerance,
     run_chapter,
 )
-from deepmath_jax.report import load_results, render_report, write_report
+from deepmath_jax.book.report import load_results, render_report, write_report
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 
 import ch10_flax_part2 as ch10  # noqa: E402
 import ch14_convolution_keras as ch14  # noqa: E402
-from deepmath_jax.experiment import Experiment  # noqa: E402
+from deepmath_jax.book.experiment import Experiment  # noqa: E402
 
 
 def experiment(chapter, tmp_path: Path, **options) -> Experiment:

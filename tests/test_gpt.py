@@ -14,10 +14,10 @@ import optax
 import pytest
 from flax import nnx
 
-from deepmath_jax import train
-from deepmath_jax.bpe import CharVocab
-from deepmath_jax.checkpoint import run_directory
-from deepmath_jax.gpt import (
+from deepmath_jax.engine import train
+from deepmath_jax.language.bpe import CharVocab
+from deepmath_jax.engine.checkpoint import run_directory
+from deepmath_jax.language.gpt import (
     GPT,
     GPTConfig,
     count_parameters,
@@ -27,7 +27,7 @@ from deepmath_jax.gpt import (
     make_windows,
     next_token_probabilities,
 )
-from deepmath_jax.gpt2_checkpoint import (
+from deepmath_jax.language.gpt2_checkpoint import (
     CheckpointNotFoundError,
     find_gpt2_dir,
     load_config,
@@ -182,8 +182,8 @@ def test_bad_inputs(tiny, tmp_path):
 
 def test_attention_module_is_the_books_multi_head_formula():
     """CausalSelfAttention (rows, all heads at once) = Σ_j h_j(x) of the book (columns, L9707–9760)."""
-    from deepmath_jax.attention import attention_head
-    from deepmath_jax.gpt import CausalSelfAttention
+    from deepmath_jax.language.attention import attention_head
+    from deepmath_jax.language.gpt import CausalSelfAttention
 
     cfg = GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=6)
     attn = CausalSelfAttention(cfg, rngs=nnx.Rngs(3))

@@ -21,8 +21,8 @@ import pytest
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
-from deepmath_jax.gpt import GPT, GPTConfig
-from deepmath_jax.gpt2_checkpoint import (
+from deepmath_jax.language.gpt import GPT, GPTConfig
+from deepmath_jax.language.gpt2_checkpoint import (
     CheckpointNotFoundError,
     find_gpt2_dir,
     load_config,

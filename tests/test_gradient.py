@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.gradient import (
+from deepmath_jax.calculus.gradient import (
     critical_point_kind,
     critical_points,
     directional_derivative,

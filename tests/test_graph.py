@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from deepmath_jax.graph import (
+from deepmath_jax.autodiff.graph import (
     ADD,
     DIV,
     MUL,
@@ -40,7 +40,7 @@ from deepmath_jax.graph import (
     t_plus_ln2_plus_inv_sin,
     unary,
 )
-from deepmath_jax.graph_drawing import draw_graph, layout
+from deepmath_jax.autodiff.graph_drawing import draw_graph, layout
 
 # --------------------------------------------------------------------------------------------
 # The book's examples

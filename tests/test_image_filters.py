@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from deepmath_jax.convolution2d import convolve2d
-from deepmath_jax.image_filters import (
+from deepmath_jax.convolution.conv2d import convolve2d
+from deepmath_jax.convolution.image_filters import (
     KERNELS,
     apply_filter,
     kernel,
@@ -17,7 +17,7 @@ from deepmath_jax.image_filters import (
     rgb_to_gray,
     to_uint8,
 )
-from deepmath_jax.template_matching import (
+from deepmath_jax.convolution.template_matching import (
     hide_motif,
     locate_1d,
     locate_2d,

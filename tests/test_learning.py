@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax import backprop, descent, hebb, learning, smile
+from deepmath_jax.autodiff import backprop, smile
+from deepmath_jax.neurons import hebb, learning
+from deepmath_jax.optim import descent
 
 
 def in_x64(fn):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from deepmath_jax import models, parallel
+from deepmath_jax.engine import models, parallel
 from helpers import assert_float32_close, assert_within, float32_tolerance
 
 
@@ -392,11 +392,11 @@ def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
     """The book's CNN (ch. 14, 130 394 weights): its training gradient with the compiled CPU
     kernels (every convolution), or with them off (oneDNN for the second layer's forward pass and
     input gradient where available, else lax), equals JAX's gradient of the plain lax layers."""
-    from deepmath_jax import cpu_kernels
-    from deepmath_jax import onednn_convolution as oc
+    from deepmath_jax.kernels import build
+    from deepmath_jax.kernels import onednn_convolution as oc
 
     if path == "onednn":
-        monkeypatch.setenv(cpu_kernels.ENV_SWITCH, "0")
+        monkeypatch.setenv(build.ENV_SWITCH, "0")
     fast = models.mnist_cnn(rngs=nnx.Rngs(0))
     plain = models.mnist_cnn(impl="xla", rngs=nnx.Rngs(0))
     rng = np.random.default_rng(5)
@@ -417,7 +417,7 @@ def test_mnist_cnn_gradient_on_each_cpu_path(path, monkeypatch):
     count = {name: hlo.count(f'custom_call_target="{name}"') for name in (
         "deepmath_conv_layer", "deepmath_conv_weight_gradient",
         "deepmath_conv_weight_gradient_one_channel", "__onednn$convolution")}
-    if path == "kernels" and cpu_kernels.available():
+    if path == "kernels" and build.available():
         # both forward passes, the second layer's input gradient (the first one's is unused: XLA
         # drops it) and both weight gradients
         assert list(count.values()) == [3, 1, 1, 0]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.newton import (
+from deepmath_jax.calculus.newton import (
     correct_decimals,
     newton,
     newton_decimal,

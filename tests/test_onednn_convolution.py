@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from deepmath_jax import onednn_convolution as oc
+from deepmath_jax.kernels import onednn_convolution as oc
 from helpers import assert_float32_close
 
 
@@ -141,7 +141,7 @@ def test_switch_and_probe(monkeypatch):
     oc.available.cache_clear()
     assert isinstance(oc.available(), bool)
     if oc.available():  # the child process that decided it: oneDNN equals lax
-        done = subprocess.run([sys.executable, "-m", "deepmath_jax.onednn_convolution"],
+        done = subprocess.run([sys.executable, "-m", "deepmath_jax.kernels.onednn_convolution"],
                               capture_output=True, text=True, check=False,
                               env={**os.environ, oc.ENV_SWITCH: "1"})
         assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout

@@ -12,8 +12,8 @@ import pytest
 from flax import nnx
 from jax.sharding import Mesh
 
-from deepmath_jax import parallel, train
-from deepmath_jax.data import Batch, batches
+from deepmath_jax.engine import parallel, train
+from deepmath_jax.engine.data import Batch, batches
 from engine_toys import (
     DROPOUT_FORWARD,
     DROPOUT_STEP,

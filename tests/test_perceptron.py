@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from deepmath_jax import perceptron as P
-from deepmath_jax.activations import relu, sigmoid
+from deepmath_jax.neurons import perceptron as P
+from deepmath_jax.calculus.activations import relu, sigmoid
 from helpers import assert_float32_close
 
 

@@ -9,7 +9,7 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax.pooling import average_pool, enlarge, max_pool, min_pool, pool_loop, pooled_shape
+from deepmath_jax.convolution.pooling import average_pool, enlarge, max_pool, min_pool, pool_loop, pooled_shape
 from helpers import assert_float32_close
 
 BOOK = np.array(

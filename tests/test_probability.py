@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deepmath_jax import losses
-from deepmath_jax.dropout import Dropout, bernoulli_mask, dropout
-from deepmath_jax.normalization import BatchNorm, book_min_max_scale, min_max_scale, standardize
-from deepmath_jax.probability import (
+from deepmath_jax.probability import losses
+from deepmath_jax.probability.dropout import Dropout, bernoulli_mask, dropout
+from deepmath_jax.probability.normalization import BatchNorm, book_min_max_scale, min_max_scale, standardize
+from deepmath_jax.probability.distributions import (
     check_distribution,
     gaussian_density,
     rank_of_max,

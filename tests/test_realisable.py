@@ -10,8 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from matplotlib.path import Path
 
-from deepmath_jax import realisable as R
-from deepmath_jax.perceptron import apply_network, neurons
+from deepmath_jax.neurons import realisable as R
+from deepmath_jax.neurons.perceptron import apply_network, neurons
 
 
 def away_from_edges(vertices, pts, eps=1e-6):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from deepmath_jax.experiment import Chapter, Experiment
-from deepmath_jax.report import chapter_ok, load_results, render_report
+from deepmath_jax.book.experiment import Chapter, Experiment
+from deepmath_jax.book.report import chapter_ok, load_results, render_report
 
 
 def _results(tmp_path, fill) -> list[dict]:

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import minimize, minimize_scalar
 
-from deepmath_jax import multivariable as mv
-from deepmath_jax.search import (
+from deepmath_jax.calculus import multivariable as mv
+from deepmath_jax.calculus.search import (
     coordinate_search,
     golden_section,
     grid_search,

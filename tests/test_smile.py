@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from deepmath_jax.smile import (
+from deepmath_jax.autodiff.smile import (
     Edge,
     Network,
     Neuron,

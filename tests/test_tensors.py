@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deepmath_jax.tensors import derivative, gradient, gradient_field, memory_bytes, vocabulary
+from deepmath_jax.probability.tensors import derivative, gradient, gradient_field, memory_bytes, vocabulary
 
 
 @given(t=hnp.arrays(np.int32, hnp.array_shapes(min_dims=1, max_dims=4, max_side=4)))

@@ -1,4 +1,4 @@
-"""deepmath_jax.train on one device: losses against hand formulas, fit / evaluate / predict,
+"""deepmath_jax.engine.train on one device: losses against hand formulas, fit / evaluate / predict,
 whole-split evaluation, reproducibility, the scan path, non-finite losses, bad input."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import optax
 import pytest
 from flax import nnx
 
-from deepmath_jax import train
-from deepmath_jax.data import ArrayDataset
+from deepmath_jax.engine import train
+from deepmath_jax.engine.data import ArrayDataset
 from engine_toys import MLP, DropoutNet, PlainMLP, fit, params, toy
 
 # --------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_scan_path_equals_step_loop():
 def test_conv_network_compiler_options_change_no_numbers(scan):
     # fit's default compiler_options="auto" (XLA's Eigen convolutions on the CPU) against XLA's
     # defaults: the same training, to float rounding
-    from deepmath_jax import models
+    from deepmath_jax.engine import models
 
     rng = np.random.default_rng(0)
     x = rng.random((40, 28, 28, 1), dtype=np.float32)
@@ -266,7 +266,7 @@ def test_engine_and_descent_raise_one_error_class_with_the_same_numbering():
     known k. The chapter 8 descent names step k (the update that led to E(P_k)); the engine,
     whose loss of step k is computed at P_{k−1}, names step k + 1, does not apply it and keeps
     P_k — the same point, one class (a FloatingPointError and a ValueError)."""
-    from deepmath_jax import descent
+    from deepmath_jax.optim import descent
 
     delta = 50.0
     top = float(np.finfo(np.float32).max)

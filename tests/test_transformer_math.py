@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deepmath_jax import gelu as G
-from deepmath_jax.attention import (
+from deepmath_jax.language import gelu as G
+from deepmath_jax.language.attention import (
     attention_from_scores,
     attention_head,
     attention_head_factored,
@@ -23,7 +23,7 @@ from deepmath_jax.attention import (
     multi_head,
     multi_head_block_form,
 )
-from deepmath_jax.positions import (
+from deepmath_jax.language.positions import (
     block_rotation,
     digits,
     frequencies,
@@ -31,8 +31,8 @@ from deepmath_jax.positions import (
     position_vectors_loops,
     rotation,
 )
-from deepmath_jax.tensor_product import kronecker, tensor_action, tensor_action_columns, unvec, vec
-from deepmath_jax.unembedding import (
+from deepmath_jax.language.tensor_product import kronecker, tensor_action, tensor_action_columns, unvec, vec
+from deepmath_jax.language.unembedding import (
     bypass_matrices,
     min_norm_matrix,
     min_norm_solution,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepmath_jax import universal as U
-from deepmath_jax.perceptron import apply_layer, apply_network
+from deepmath_jax.neurons import universal as U
+from deepmath_jax.neurons.perceptron import apply_layer, apply_network
 
 
 def book_f(x):

@@ -3,7 +3,7 @@
 Random weights from ``transformers`` (PyTorch), saved in the Hugging Face format
 (``config.json`` + ``model.safetensors``): the real GPT-2 file layout, offline. The reference
 logits and attention patterns are computed by ``transformers`` itself; the test
-``test_gpt2_checkpoint_parity`` loads the checkpoint into ``deepmath_jax.gpt.GPT`` and compares.
+``test_gpt2_checkpoint_parity`` loads the checkpoint into ``deepmath_jax.language.gpt.GPT`` and compares.
 
     PYTHONPATH=src python tests/data/make_gpt2_tiny.py      # needs torch and transformers
 """
