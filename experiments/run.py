@@ -23,7 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # running from a checkout without installing
 
-from deepmath_jax.report import chapter_ok, load_results, write_report  # noqa: E402
+from deepmath_jax.book.report import chapter_ok, load_results, write_report  # noqa: E402
+from deepmath_jax.book.site import write_site  # noqa: E402
 
 
 def discover() -> dict[str, Path]:
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     report = write_report(out)
     print(f"\nReport: {report}")
     results = {d["chapter"]: d for d in load_results(out)}
+    if results:  # the pages of results/site/: the report to browse, figures inline
+        site = write_site(out, repo_root=HERE.parent)
+        print(f"Site:   {site.resolve().as_uri()}")
     for chapter, seconds, code in timings:
         data = results.get(chapter)
         rows = len(data["rows"]) if data else 0
